@@ -1,0 +1,57 @@
+/*
+ * eng_array.h — typed, aligned arrays (f64, f32, i64).
+ *
+ * Data is 64-byte aligned. An array made with ENG_ARRAY_SHARED lives in an
+ * anonymous shared-memory file (memfd), so another process — the grader's
+ * jail — can map the very same pages without copying: eng_array_fd() gives
+ * the descriptor to pass over a Unix socket. eng_array_seal() forbids any
+ * new writable mapping (F_SEAL_FUTURE_WRITE): the creator keeps writing
+ * through its own mapping, a process that receives the fd can only read.
+ *
+ * Thread-safety: an array is plain memory; the functions that compute over
+ * it (sum, min, max) only read and may run concurrently.
+ */
+#ifndef ENG_ARRAY_H
+#define ENG_ARRAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { ENG_F64 = 0, ENG_F32 = 1, ENG_I64 = 2 } eng_dtype;
+
+enum { ENG_ARRAY_SHARED = 1u << 0 };
+
+typedef struct eng_array eng_array;
+
+size_t eng_dtype_size(eng_dtype t);
+const char *eng_dtype_name(eng_dtype t);          /* "f64", "f32", "i64" */
+int eng_dtype_parse(const char *name, eng_dtype *out); /* PL_EINVAL if unknown */
+
+/* Zero-filled array of n elements (n >= 0; n == 0 is a valid empty array).
+ * OUT: *out, caller frees with eng_array_free(). */
+int eng_array_new(eng_dtype t, long n, unsigned flags, eng_array **out);
+void eng_array_free(eng_array *a);
+
+void *eng_array_data(const eng_array *a); /* NULL when n == 0 */
+long eng_array_len(const eng_array *a);
+eng_dtype eng_array_dtype(const eng_array *a);
+size_t eng_array_bytes(const eng_array *a);
+/* Unique id within this process, never reused. */
+uint64_t eng_array_id(const eng_array *a);
+/* memfd of a shared array, -1 otherwise. Owned by the array. */
+int eng_array_fd(const eng_array *a);
+int eng_array_is_sealed(const eng_array *a);
+int eng_array_seal(eng_array *a);
+
+/* Deterministic uniform values in [lo, hi) from `seed` (splitmix64 +
+ * xoshiro256**); integers are drawn from [lo, hi) truncated. */
+int eng_array_fill_random(eng_array *a, uint64_t seed, double lo, double hi);
+
+/* Accurate sum (pairwise), min, max as double; 0 / +inf / -inf when empty. */
+double eng_array_sum(const eng_array *a);
+double eng_array_min(const eng_array *a);
+double eng_array_max(const eng_array *a);
+double eng_array_get(const eng_array *a, long i);
+void eng_array_set(eng_array *a, long i, double v);
+
+#endif

@@ -1,0 +1,94 @@
+/*
+ * grd.h — grading a submission against a lab.
+ *
+ * grd_run() compiles the submission into a shared object (time-limited),
+ * then runs each check of the lab in the grader's own Lua state. The
+ * student's code runs only inside jails (grd_jail.h): separate, sandboxed
+ * processes that the checks talk to through t.sub.<export>(...). Every
+ * check gets a fresh jail after a crash or a time-out. Scores, verdicts and
+ * timings are computed here, never in a jail.
+ *
+ * Thread-safety: grd_run() may run on any one thread (the TUI runs it on a
+ * background thread); it calls `progress` on that thread.
+ */
+#ifndef GRD_H
+#define GRD_H
+
+#include "lx_course.h"
+
+typedef struct grd_check_result {
+  char *name;
+  int passed;
+  int skipped;      /* not run (e.g. needs a GPU); reason in message */
+  int hidden;       /* a hidden check: students see name and verdict only */
+  double score, max_score;
+  char *message;    /* failure reason or summary, "" when none */
+  double seconds;   /* wall time the check took */
+  int attempts;     /* > 1 when a timed check was re-measured */
+} grd_check_result;
+
+typedef struct grd_result {
+  char *lab;
+  char *submission;  /* path graded */
+  char *sub_hash;    /* SHA-256 of the submission, hex */
+  double score, max_score;
+  int compiled;      /* 0: compile error (see diagnostics) */
+  grd_check_result *checks;
+  int nchecks;
+  char **diagnostics; /* compiler output lines, lab errors */
+  int ndiagnostics;
+  double seconds;
+} grd_result;
+
+typedef enum {
+  GRD_EV_COMPILE_START,
+  GRD_EV_COMPILE_DONE,  /* ok in ev->ok */
+  GRD_EV_CHECK_START,   /* index, name */
+  GRD_EV_CHECK_DONE,    /* index, check */
+  GRD_EV_OUTPUT         /* a line the submission printed: text */
+} grd_event_kind;
+
+typedef struct grd_event {
+  grd_event_kind kind;
+  int index, total;
+  int ok;
+  const char *name;
+  const char *text;
+  const grd_check_result *check;
+} grd_event;
+
+typedef void (*grd_progress_fn)(void *arg, const grd_event *ev);
+
+typedef struct grd_opts {
+  const char *submission;  /* file to grade (required) */
+  int timed_attempts;      /* tries for a failing timed check; 0: 2 */
+  grd_progress_fn progress;
+  void *progress_arg;
+  const char *scratch_root;/* where jail scratch folders go; NULL: $TMPDIR */
+} grd_opts;
+
+/* Returns 0 when grading ran (whatever the score), PL_ESANDBOX when the
+ * jail cannot be set up, PL_ENOTFOUND for a missing submission, PL_ELUA
+ * when the lab itself is broken; *err says why (caller frees).
+ * OUT: *out, caller frees with grd_result_free(). */
+int grd_run(const lx_lab *lab, const grd_opts *o, grd_result **out, char **err);
+void grd_result_free(grd_result *r);
+
+/* JSON document of DESIGN.md §8 (caller frees). Hidden checks keep their
+ * name and verdict; their message is withheld unless show_hidden. */
+char *grd_result_json(const grd_result *r, int show_hidden);
+
+/* SHA-256 of a file as 64 hex characters plus NUL. */
+int grd_hash_file(const char *path, char out[65]);
+
+/* $PARLAB_HOME resolution: explicit dir, else $PARLAB_HOME, else
+ * $XDG_DATA_HOME/parlab, else ~/.local/share/parlab. Creates it.
+ * OUT: caller frees. */
+int grd_home(const char *explicit_dir, char **out);
+
+/* Workspace copy of a lab: $home/work/<lab>/<sub_file>. start copies the
+ * starter there unless it exists (force: overwrite). OUT: caller frees. */
+int grd_workspace_path(const char *home, const lx_lab *lab, char **out);
+int grd_workspace_start(const char *home, const lx_lab *lab, int force, char **out);
+
+#endif
