@@ -91,4 +91,8 @@ int grd_home(const char *explicit_dir, char **out);
 int grd_workspace_path(const char *home, const lx_lab *lab, char **out);
 int grd_workspace_start(const char *home, const lx_lab *lab, int force, char **out);
 
+/* Entry point of the jail process (`parlab __jail ...`), started only by
+ * the grader itself; returns the process exit code. */
+int grd_jail_main(int argc, char **argv);
+
 #endif

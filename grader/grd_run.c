@@ -1,0 +1,547 @@
+/*
+ * grd_run.c — grade one submission: compile, then run every check of the
+ * lab in this process's Lua state while the submission runs in jails.
+ *
+ * Lua sees the jails through a small table of C closures (call,
+ * set_threads, timed, reset_elapsed, elapsed) that lab.lua's check context
+ * wraps as t.sub / t.baseline. Each check gets fresh jails, started on
+ * first use and stopped when the check ends; while one jail is timed the
+ * others are frozen (SIGSTOP), so a submission cannot slow the baseline
+ * down to fake a speedup.
+ */
+#include <errno.h>
+#include <lauxlib.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "eng_array.h"
+#include "eng_measure.h"
+#include "eng_pool.h"
+#include "grd_int.h"
+#include "lx.h"
+#include "lx_engine.h"
+#include "pl_err.h"
+
+enum { J_SUB = 0, J_BASE = 1, J_COUNT = 2 };
+
+typedef struct run_ctx {
+  const lx_lab *lab;
+  const grd_opts *o;
+  char *rundir, *builddir;
+  char *so[J_COUNT];        /* sub.so, baseline.so (NULL without baseline) */
+  char **specs;             /* "name:sig" per export */
+  grd_sig *sigs;
+  grd_jail *jail[J_COUNT];
+  int threads[J_COUNT];     /* requested thread count, sent on start */
+  int timed;
+  double elapsed;
+  double deadline;
+  int fatal;                /* PL_ESANDBOX: refuse to grade */
+  char *fatal_msg;
+  int njails;
+} run_ctx;
+
+static run_ctx *ctx_of(lua_State *L) { return lua_touserdata(L, lua_upvalueindex(1)); }
+
+static int which_of(lua_State *L, int idx) {
+  const char *w = luaL_checkstring(L, idx);
+  if (!strcmp(w, "sub")) return J_SUB;
+  if (!strcmp(w, "baseline")) return J_BASE;
+  return luaL_error(L, "unknown implementation '%s'", w);
+}
+
+/* Raise the crash error object { crash = msg } that run_check reports. */
+static int raise_crash(lua_State *L, const char *msg) {
+  lua_createtable(L, 0, 1);
+  lua_pushstring(L, msg);
+  lua_setfield(L, -2, "crash");
+  return lua_error(L);
+}
+
+static grd_jail *get_jail(lua_State *L, run_ctx *c, int w) {
+  if (c->jail[w]) return c->jail[w];
+  if (!c->so[w]) luaL_error(L, "this lab has no baseline");
+  char *scratch = NULL, *err = NULL;
+  int rc = grd__mkdtemp(c->rundir, w == J_SUB ? "jail" : "base", &scratch);
+  if (rc) return luaL_error(L, "cannot create a scratch folder: %s", strerror(errno)), NULL;
+  if (geteuid() == 0) {
+    uid_t u; gid_t g;
+    grd__jail_ids(&u, &g);
+    if (chown(scratch, u, g) < 0) { free(scratch); luaL_error(L, "cannot hand the scratch folder to the jail user"); }
+  }
+  chmod(scratch, 0700);
+  const lx_check_info *ci = NULL;
+  (void)ci;
+  grd_jail_cfg cfg = {
+    .so_path = c->so[w], .scratch = scratch, .specs = c->specs, .nexports = c->lab->nexports,
+    .cpu_s = (c->deadline - eng_now()) * eng_cores() + 2, .mem_bytes = 0,
+    .threads = c->threads[w] > 0 ? c->threads[w] : eng_default_threads(),
+    .progress = w == J_SUB ? c->o->progress : NULL, .progress_arg = c->o->progress_arg,
+  };
+  grd_jail *j = NULL;
+  rc = grd__jail_start(&cfg, &j, &err);
+  free(scratch);
+  c->njails++;
+  if (rc == PL_ESANDBOX || rc == PL_ENOMEM) {
+    c->fatal = PL_ESANDBOX;
+    free(c->fatal_msg);
+    c->fatal_msg = err ? err : strdup("the jail could not be set up");
+    return luaL_error(L, "%s", c->fatal_msg), NULL;
+  }
+  if (rc) {
+    lua_pushstring(L, err ? err : pl_strerror(rc));
+    free(err);
+    raise_crash(L, lua_tostring(L, -1));
+  }
+  c->jail[w] = j;
+  return j;
+}
+
+static void drop_jails(run_ctx *c) {
+  for (int w = 0; w < J_COUNT; w++) {
+    grd__jail_free(c->jail[w]);
+    c->jail[w] = NULL;
+    c->threads[w] = 0;
+  }
+}
+
+static int export_index(const lx_lab *lab, const char *name) {
+  for (int i = 0; i < lab->nexports; i++)
+    if (!strcmp(lab->exports[i].name, name)) return i;
+  return -1;
+}
+
+/* jail.call(which, name, ...) */
+static int l_call(lua_State *L) {
+  run_ctx *c = ctx_of(L);
+  int w = which_of(L, 1);
+  const char *name = luaL_checkstring(L, 2);
+  int ei = export_index(c->lab, name);
+  if (ei < 0) return luaL_error(L, "'%s' is not among this lab's exports", name);
+  const grd_sig *sig = &c->sigs[ei];
+  int given = lua_gettop(L) - 2;
+  if (given != sig->nargs)
+    return luaL_error(L, "%s expects %d argument%s, got %d", name, sig->nargs,
+                      sig->nargs == 1 ? "" : "s", given);
+  grd_jail *j = get_jail(L, c, w);
+  static char msgbuf[GRD_WIRE_MAX];
+  grd_wire_req *req = (grd_wire_req *)msgbuf;
+  memset(req, 0, sizeof *req);
+  req->op = GRD_OP_CALL;
+  req->export_index = (uint32_t)ei;
+  req->nargs = (uint32_t)sig->nargs;
+  size_t strs = 0, strcap = GRD_WIRE_MAX - sizeof *req;
+  int fds[GRD_MAX_ARGS], nfds = 0;
+  for (int i = 0; i < sig->nargs; i++) {
+    int idx = 3 + i;
+    grd_type t = sig->args[i];
+    grd_wire_arg *a = &req->args[i];
+    if (t == GRD_T_STR) {
+      size_t len;
+      const char *s = luaL_checklstring(L, idx, &len);
+      if (strs + len + 1 > strcap) return luaL_error(L, "%s: string argument %d too long", name, i + 1);
+      a->kind = GRD_A_STR;
+      a->offset = strs;
+      a->bytes = len;
+      memcpy(msgbuf + sizeof *req + strs, s, len + 1);
+      strs += len + 1;
+    } else if (grd__type_is_ptr(t)) {
+      if (lua_isnil(L, idx)) { a->kind = GRD_A_NULL; continue; }
+      eng_array *arr = lx_toarray(L, idx);
+      if (!arr) return luaL_error(L, "%s: argument %d must be an engine array (%s)", name, i + 1, grd__type_name(t));
+      eng_dtype want = t == GRD_T_PTR_F64 ? ENG_F64 : t == GRD_T_PTR_F32 ? ENG_F32 : ENG_I64;
+      if (eng_array_dtype(arr) != want)
+        return luaL_error(L, "%s: argument %d is an %s array, the signature wants %s", name, i + 1,
+                          eng_dtype_name(eng_array_dtype(arr)), grd__type_name(t));
+      if (eng_array_len(arr) == 0) { a->kind = GRD_A_NULL; continue; }
+      if (sig->is_const[i]) {
+        /* The grader keeps writing through its own mapping; the jail can
+         * only ever map these pages read-only. */
+        if (!eng_array_is_sealed(arr) && eng_array_seal(arr))
+          return luaL_error(L, "%s: cannot make argument %d read-only", name, i + 1);
+      } else if (eng_array_is_sealed(arr)) {
+        return luaL_error(L, "%s: argument %d is writable here but was passed as const input "
+                             "before; give outputs a fresh array", name, i + 1);
+      }
+      a->kind = GRD_A_ARRAY;
+      a->v.id = eng_array_id(arr);
+      a->bytes = eng_array_bytes(arr);
+      a->writable = !sig->is_const[i];
+      if (!grd__jail_knows_array(j, a->v.id)) {
+        a->new_fd = 1;
+        fds[nfds++] = eng_array_fd(arr);
+      }
+    } else {
+      int isnum = 0;
+      if (t == GRD_T_FLOAT || t == GRD_T_DOUBLE) {
+        lua_Number v = lua_tonumberx(L, idx, &isnum);
+        if (!isnum) return luaL_error(L, "%s: argument %d must be a number", name, i + 1);
+        a->kind = GRD_A_NUM;
+        a->v.d = v;
+      } else {
+        lua_Integer v = lua_tointegerx(L, idx, &isnum);
+        if (!isnum) return luaL_error(L, "%s: argument %d must be a whole number (%s)", name, i + 1,
+                                      grd__type_name(t));
+        a->kind = GRD_A_INT;
+        a->v.i = v;
+      }
+    }
+  }
+  grd_wire_rep rep;
+  double secs = 0;
+  char *err = NULL;
+  for (int k = 0; k < J_COUNT; k++)
+    if (c->timed && k != w) grd__jail_stop(c->jail[k], 1);
+  int rc = grd__jail_request(j, req, sizeof *req + strs, fds, nfds, c->deadline, &rep, &secs, &err);
+  for (int k = 0; k < J_COUNT; k++)
+    if (k != w) grd__jail_stop(c->jail[k], 0);
+  if (rc) {
+    grd__jail_free(j);
+    c->jail[w] = NULL;
+    char *m = NULL;
+    if (asprintf(&m, "%s(): %s", name, err ? err : pl_strerror(rc)) < 0) m = NULL;
+    free(err);
+    lua_pushstring(L, m ? m : "the submission crashed");
+    free(m);
+    return raise_crash(L, lua_tostring(L, -1));
+  }
+  if (rep.status) return raise_crash(L, rep.msg);
+  c->elapsed += secs;
+  switch (rep.kind) {
+  case GRD_A_INT: lua_pushinteger(L, rep.v.i); return 1;
+  case GRD_A_NUM: lua_pushnumber(L, rep.v.d); return 1;
+  default: return 0;
+  }
+}
+
+/* jail.set_threads(which, n) */
+static int l_set_threads(lua_State *L) {
+  run_ctx *c = ctx_of(L);
+  int w = which_of(L, 1);
+  int n = (int)luaL_checkinteger(L, 2);
+  if (n < 1 || n > 1024) return luaL_error(L, "set_threads: %d threads is out of range", n);
+  grd_jail *j = get_jail(L, c, w);
+  if (c->threads[w] == n) return 0;
+  grd_wire_req req = {.op = GRD_OP_THREADS, .threads = n};
+  grd_wire_rep rep;
+  double secs;
+  char *err = NULL;
+  if (grd__jail_request(j, &req, sizeof req, NULL, 0, c->deadline, &rep, &secs, &err)) {
+    grd__jail_free(j);
+    c->jail[w] = NULL;
+    lua_pushstring(L, err ? err : "the submission crashed");
+    free(err);
+    return raise_crash(L, lua_tostring(L, -1));
+  }
+  c->threads[w] = n;
+  return 0;
+}
+
+static int l_timed(lua_State *L) { ctx_of(L)->timed = lua_toboolean(L, 1); return 0; }
+static int l_reset_elapsed(lua_State *L) { ctx_of(L)->elapsed = 0; return 0; }
+static int l_elapsed(lua_State *L) { lua_pushnumber(L, ctx_of(L)->elapsed); return 1; }
+
+static const luaL_Reg jail_funcs[] = {
+  {"call", l_call}, {"set_threads", l_set_threads}, {"timed", l_timed},
+  {"reset_elapsed", l_reset_elapsed}, {"elapsed", l_elapsed}, {NULL, NULL}};
+
+/* ---------------------------------------------------------------- results */
+
+static int add_diag(grd_result *r, const char *line) {
+  char **d = realloc(r->diagnostics, sizeof *d * (size_t)(r->ndiagnostics + 1));
+  if (!d) return PL_ENOMEM;
+  r->diagnostics = d;
+  if (!(d[r->ndiagnostics] = strdup(line))) return PL_ENOMEM;
+  r->ndiagnostics++;
+  return 0;
+}
+
+static void add_diag_lines(grd_result *r, const char *text) {
+  const char *p = text;
+  while (*p) {
+    const char *e = strchr(p, '\n');
+    size_t n = e ? (size_t)(e - p) : strlen(p);
+    char *line = strndup(p, n);
+    if (line && *line) add_diag(r, line);
+    free(line);
+    if (!e) break;
+    p = e + 1;
+  }
+}
+
+static void emit(const grd_opts *o, grd_event ev) {
+  if (o->progress) o->progress(o->progress_arg, &ev);
+}
+
+/* Compile src (copied into builddir as `name`) into builddir/out. */
+static int compile(run_ctx *c, const char *src, const char *name, const char *out,
+                   grd_result *r, int is_student) {
+  const lx_lab *lab = c->lab;
+  char *dst = NULL, *so = NULL;
+  int rc = PL_ENOMEM;
+  if (asprintf(&dst, "%s/%s", c->builddir, name) < 0) { dst = NULL; goto done; }
+  if (asprintf(&so, "%s/%s", c->builddir, out) < 0) { so = NULL; goto done; }
+  {
+    char *text = NULL;
+    FILE *in = fopen(src, "rb");
+    if (!in) { rc = PL_ENOTFOUND; goto done; }
+    FILE *f = fopen(dst, "wb");
+    if (!f) { fclose(in); rc = PL_EIO; goto done; }
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, n, f);
+    fclose(in);
+    if (fclose(f)) { rc = PL_EIO; goto done; }
+    free(text);
+  }
+  const char *cc = getenv("PARLAB_CC");
+  int argc = 0;
+  char **argv = calloc((size_t)(lab->ncflags + lab->nldflags + 10), sizeof *argv);
+  if (!argv) goto done;
+  argv[argc++] = (char *)(cc && *cc ? cc : "cc");
+  for (int i = 0; i < lab->ncflags; i++) argv[argc++] = lab->cflags[i];
+  argv[argc++] = "-fPIC";
+  argv[argc++] = "-shared";
+  argv[argc++] = "-o";
+  argv[argc++] = (char *)out;
+  argv[argc++] = (char *)name;
+  for (int i = 0; i < lab->nldflags; i++) argv[argc++] = lab->ldflags[i];
+  argv[argc] = NULL;
+  grd_proc_out po;
+  rc = grd__run_tool(argv, c->builddir, 60.0, 64 * 1024, &po);
+  free(argv);
+  if (rc) goto done;
+  if (is_student && po.output && *po.output) add_diag_lines(r, po.output);
+  if (po.timed_out) {
+    if (is_student) add_diag(r, "the compiler ran past its 60 s limit and was stopped");
+    rc = PL_ECOMPILE;
+  } else if (!po.exited || po.status != 0) {
+    if (!is_student && po.output) add_diag_lines(r, po.output);
+    rc = PL_ECOMPILE;
+  } else {
+    chmod(so, 0644);
+    rc = 0;
+  }
+  free(po.output);
+done:
+  free(dst);
+  if (rc == 0) c->so[is_student ? J_SUB : J_BASE] = so;
+  else free(so);
+  return rc;
+}
+
+static grd_check_result *result_for(grd_result *r, int i) { return &r->checks[i]; }
+
+static int setup_result(const lx_lab *lab, const grd_opts *o, grd_result **out) {
+  grd_result *r = calloc(1, sizeof *r);
+  if (!r) return PL_ENOMEM;
+  r->lab = strdup(lab->id);
+  r->submission = strdup(o->submission);
+  r->nchecks = lab->nchecks;
+  r->checks = calloc((size_t)lab->nchecks, sizeof *r->checks);
+  r->sub_hash = malloc(65);
+  if (!r->lab || !r->submission || !r->checks || !r->sub_hash) {
+    grd_result_free(r);
+    return PL_ENOMEM;
+  }
+  r->max_score = 0;
+  for (int i = 0; i < lab->nchecks; i++) {
+    grd_check_result *cr = &r->checks[i];
+    cr->name = strdup(lab->checks[i].name);
+    cr->hidden = lab->checks[i].hidden;
+    cr->max_score = lab->checks[i].points;
+    cr->message = strdup("");
+    r->max_score += cr->max_score;
+  }
+  *out = r;
+  return 0;
+}
+
+static void set_message(grd_check_result *cr, const char *msg) {
+  free(cr->message);
+  cr->message = strdup(msg ? msg : "");
+}
+
+/* Run check i (Lua: checks[i]) once; returns its status string's first
+ * letter: 'p'ass, 'f'ail, 'c'rash, 'e'rror. */
+static int run_check_once(lua_State *L, run_ctx *c, int def_ref, int jail_ref, int i,
+                          grd_check_result *cr) {
+  const lx_check_info *ci = &c->lab->checks[i];
+  c->deadline = eng_now() + ci->timeout_s;
+  c->timed = 0;
+  c->elapsed = 0;
+  lx_set_deadline(L, ci->timeout_s + 1.0);
+  int top = lua_gettop(L);
+  lua_getglobal(L, "__parlab");
+  lua_getfield(L, -1, "run_check");
+  lua_rawgeti(L, LUA_REGISTRYINDEX, def_ref);
+  lua_getfield(L, -1, "checks");
+  lua_rawgeti(L, -1, i + 1);       /* the check */
+  lua_getfield(L, top + 1, "new_context");
+  lua_rawgeti(L, LUA_REGISTRYINDEX, def_ref);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, jail_ref);
+  lua_pushboolean(L, c->so[J_BASE] != NULL);
+  char *err = NULL;
+  int status = 'e';
+  if (lx_pcall(L, 3, 1, &err)) {     /* t = new_context(def, jail, has_base) */
+    set_message(cr, err);
+    free(err);
+    goto done;
+  }
+  /* stack: __parlab run_check def checks check t */
+  lua_remove(L, top + 4);            /* checks */
+  lua_remove(L, top + 3);            /* def */
+  /* stack: __parlab run_check check t */
+  if (lx_pcall(L, 2, 2, &err)) {
+    /* Only the time limit or the memory cap reach here: run_check itself
+     * catches errors raised by the check. */
+    set_message(cr, err);
+    free(err);
+    goto done;
+  }
+  const char *st = lua_tostring(L, -2), *msg = lua_tostring(L, -1);
+  set_message(cr, msg);
+  status = st ? st[0] : 'e';
+done:
+  lx_set_deadline(L, 0);
+  lua_settop(L, top);
+  drop_jails(c);
+  lua_gc(L, LUA_GCCOLLECT); /* free this check's arrays now */
+  return status;
+}
+
+int grd_run(const lx_lab *lab, const grd_opts *o, grd_result **out, char **err) {
+  *out = NULL;
+  *err = NULL;
+  run_ctx c = {.lab = lab, .o = o};
+  grd_result *r = NULL;
+  lua_State *L = NULL;
+  int rc, def_ref = LUA_NOREF, jail_ref = LUA_NOREF;
+  double t0 = eng_now();
+  struct stat st;
+  if (!o->submission || stat(o->submission, &st) || !S_ISREG(st.st_mode)) {
+    if (asprintf(err, "%s: no such submission file", o->submission ? o->submission : "(none)") < 0)
+      *err = NULL;
+    return PL_ENOTFOUND;
+  }
+  if ((rc = setup_result(lab, o, &r))) return rc;
+  if (grd_hash_file(o->submission, r->sub_hash)) strcpy(r->sub_hash, "");
+
+  /* Signatures, parsed once here; the jail parses its own copy. */
+  c.sigs = calloc((size_t)(lab->nexports + 1), sizeof *c.sigs);
+  c.specs = calloc((size_t)(lab->nexports + 1), sizeof *c.specs);
+  if (!c.sigs || !c.specs) { rc = PL_ENOMEM; goto done; }
+  for (int i = 0; i < lab->nexports; i++) {
+    char *perr = NULL;
+    if (grd__sig_parse(lab->exports[i].sig, &c.sigs[i], &perr)) {
+      if (asprintf(err, "%s/lab.lua: export %s: %s", lab->dir, lab->exports[i].name, perr) < 0) *err = NULL;
+      free(perr);
+      rc = PL_ELUA;
+      goto done;
+    }
+    if (asprintf(&c.specs[i], "%s:%s", lab->exports[i].name, lab->exports[i].sig) < 0) {
+      rc = PL_ENOMEM;
+      goto done;
+    }
+  }
+
+  const char *root = o->scratch_root ? o->scratch_root : getenv("TMPDIR");
+  if (!root || !*root) root = "/tmp";
+  if ((rc = grd__mkdtemp(root, "parlab-run", &c.rundir))) {
+    if (asprintf(err, "cannot create a scratch folder in %s: %s", root, strerror(errno)) < 0) *err = NULL;
+    goto done;
+  }
+  if (asprintf(&c.builddir, "%s/build", c.rundir) < 0 || mkdir(c.builddir, 0711)) {
+    rc = PL_EIO;
+    goto done;
+  }
+
+  emit(o, (grd_event){.kind = GRD_EV_COMPILE_START, .total = lab->nchecks});
+  rc = compile(&c, o->submission, lab->sub_file, "sub.so", r, 1);
+  r->compiled = rc == 0;
+  emit(o, (grd_event){.kind = GRD_EV_COMPILE_DONE, .ok = r->compiled, .total = lab->nchecks});
+  if (rc && rc != PL_ECOMPILE) goto done;
+  if (lab->baseline && r->compiled) {
+    rc = compile(&c, lab->baseline, "baseline.c", "baseline.so", r, 0);
+    if (rc) {
+      if (asprintf(err, "%s: the lab's baseline does not compile:\n%s", lab->baseline,
+                   r->ndiagnostics ? r->diagnostics[r->ndiagnostics - 1] : "") < 0)
+        *err = NULL;
+      rc = PL_ELUA;
+      goto done;
+    }
+  }
+  rc = 0;
+  if (!r->compiled) {
+    for (int i = 0; i < r->nchecks; i++) {
+      set_message(&r->checks[i], "not run: the submission does not compile (see the compiler output)");
+      emit(o, (grd_event){.kind = GRD_EV_CHECK_DONE, .index = i, .total = r->nchecks,
+                          .name = r->checks[i].name, .check = &r->checks[i]});
+    }
+    goto done;
+  }
+
+  /* The grader's own state: the lab definition with its check functions. */
+  if ((rc = lx_open(&(lx_limits){.mem_bytes = (size_t)1 << 30}, &L))) goto done;
+  char *path = NULL;
+  if (asprintf(&path, "%s/lab.lua", lab->dir) < 0) { rc = PL_ENOMEM; goto done; }
+  rc = lx_dofile(L, path, 1, err);
+  free(path);
+  if (rc) goto done;
+  def_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  luaL_newlibtable(L, jail_funcs);
+  lua_pushlightuserdata(L, &c);
+  luaL_setfuncs(L, jail_funcs, 1);
+  jail_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+
+  int tries_timed = o->timed_attempts > 0 ? o->timed_attempts : 2;
+  for (int i = 0; i < lab->nchecks; i++) {
+    grd_check_result *cr = result_for(r, i);
+    emit(o, (grd_event){.kind = GRD_EV_CHECK_START, .index = i, .total = r->nchecks, .name = cr->name});
+    double c0 = eng_now();
+    int tries = lab->checks[i].timed ? tries_timed : 1, s = 'e';
+    for (int a = 0; a < tries; a++) {
+      cr->attempts = a + 1;
+      s = run_check_once(L, &c, def_ref, jail_ref, i, cr);
+      if (c.fatal) break;
+      if (s != 'f') break; /* only a missed timing target is re-measured */
+    }
+    if (c.fatal) {
+      rc = c.fatal;
+      *err = c.fatal_msg;
+      c.fatal_msg = NULL;
+      goto done;
+    }
+    cr->seconds = eng_now() - c0;
+    cr->passed = s == 'p';
+    cr->score = cr->passed ? cr->max_score : 0;
+    r->score += cr->score;
+    emit(o, (grd_event){.kind = GRD_EV_CHECK_DONE, .index = i, .total = r->nchecks,
+                        .name = cr->name, .check = cr});
+  }
+done:
+  drop_jails(&c);
+  if (L) {
+    lx_close(L);
+  }
+  if (c.rundir) grd__rmtree(c.rundir);
+  free(c.rundir);
+  free(c.builddir);
+  for (int w = 0; w < J_COUNT; w++) free(c.so[w]);
+  if (c.specs)
+    for (int i = 0; i < lab->nexports; i++) free(c.specs[i]);
+  free(c.specs);
+  free(c.sigs);
+  free(c.fatal_msg);
+  if (rc) {
+    grd_result_free(r);
+    return rc;
+  }
+  r->seconds = eng_now() - t0;
+  *out = r;
+  return 0;
+}

@@ -1,0 +1,298 @@
+-- lab.lua — the lab API (DESIGN.md §4) and the course manifest API.
+--
+-- Instructors write labs/<id>/lab.lua as `return lab { ... }` with
+-- `check "name" { points = N, function(t) ... end }`, and
+-- content/course.lua as `return course { ... module { ... } ... }`.
+-- The grader (C) runs each check with a context `t` made by
+-- __parlab.new_context; assertions raise a Fail object, which the runner
+-- turns into a failed check with its message.
+
+local Fail = {}
+Fail.__index = Fail
+Fail.__tostring = function(f) return f.message end
+
+local function fail(msg) error(setmetatable({ message = msg }, Fail), 0) end
+
+local function where(level)
+  -- "file:line: " of the instructor's code that called the API; built by
+  -- error() itself so it works without the debug library.
+  local ok, e = pcall(error, "", level + 2)
+  return (not ok and e) or ""
+end
+
+local function api_error(msg, level) error(where(level + 1) .. msg, 0) end
+
+local function is_callable(f) return type(f) == "function" end
+
+---------------------------------------------------------------- lab & check
+
+local CHECK = {}
+
+--- check "name" { points = 4, hidden = false, timed = false, timeout = 60, function(t) ... end }
+function check(name)
+  if type(name) ~= "string" or name == "" then
+    api_error("check: expected a name, as in check \"sums correctly\" { ... }", 1)
+  end
+  return function(spec)
+    if type(spec) ~= "table" then
+      api_error("check \"" .. name .. "\": expected a table { points = N, function(t) ... end }", 1)
+    end
+    local fn = spec[1] or spec.run
+    if not is_callable(fn) then
+      api_error("check \"" .. name .. "\": missing its function(t) ... end", 1)
+    end
+    local points = spec.points
+    if type(points) ~= "number" or points <= 0 then
+      api_error("check \"" .. name .. "\": points must be a positive number", 1)
+    end
+    if spec.timeout ~= nil and (type(spec.timeout) ~= "number" or spec.timeout <= 0) then
+      api_error("check \"" .. name .. "\": timeout must be a positive number of seconds", 1)
+    end
+    return setmetatable({
+      name = name, points = points, fn = fn,
+      hidden = spec.hidden and true or false,
+      timed = spec.timed and true or false,
+      timeout = spec.timeout or 60,
+    }, CHECK)
+  end
+end
+
+local LAB_FIELDS = {
+  id = "string", title = "string", lecture = "string", submission = "table",
+  exports = "table", hints = "table", checks = "table", baseline = "string",
+  limits = "table",
+}
+
+--- lab { id = ..., title = ..., submission = { file = "sum.c", lang = "c",
+---       cflags = {...} }, exports = { f = "double(const double*, long)" },
+---       baseline = "baseline.c", hints = {...}, checks = {...} }
+--- lab "id" (a string) instead names a lab in content/course.lua.
+function lab(def)
+  if type(def) == "string" then return { kind = "lab", id = def } end
+  if type(def) ~= "table" then api_error("lab: expected a table { id = ..., checks = { ... } }", 1) end
+  for k, v in pairs(def) do
+    local want = LAB_FIELDS[k]
+    if not want then api_error("lab: unknown field '" .. tostring(k) .. "'", 1) end
+    if type(v) ~= want then
+      api_error("lab: field '" .. k .. "' must be a " .. want .. ", got " .. type(v), 1)
+    end
+  end
+  for _, k in ipairs { "id", "title", "submission", "checks" } do
+    if def[k] == nil then api_error("lab: missing required field '" .. k .. "'", 1) end
+  end
+  if not def.id:match("^[%w][%w%-_]*$") then
+    api_error("lab: id '" .. def.id .. "' may hold only letters, digits, '-' and '_'", 1)
+  end
+  local sub = def.submission
+  if type(sub.file) ~= "string" or not sub.file:match("^[%w][%w%-_%.]*$") then
+    api_error("lab: submission.file must be a plain file name such as \"sum.c\"", 1)
+  end
+  sub.lang = sub.lang or "c"
+  if sub.lang ~= "c" then
+    api_error("lab: submission.lang '" .. tostring(sub.lang) .. "' is not supported yet (use \"c\")", 1)
+  end
+  for _, k in ipairs { "cflags", "ldflags" } do
+    sub[k] = sub[k] or {}
+    for i, f in ipairs(sub[k]) do
+      if type(f) ~= "string" then api_error("lab: submission." .. k .. "[" .. i .. "] must be a string", 1) end
+    end
+  end
+  def.exports = def.exports or {}
+  for name, sig in pairs(def.exports) do
+    if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") or type(sig) ~= "string" then
+      api_error("lab: exports must map C names to signatures, as lab_sum = \"double(const double*, long)\"", 1)
+    end
+  end
+  def.hints = def.hints or {}
+  for i, h in ipairs(def.hints) do
+    if type(h) ~= "string" then api_error("lab: hints[" .. i .. "] must be a string", 1) end
+  end
+  if #def.checks == 0 then api_error("lab: needs at least one check", 1) end
+  local seen = {}
+  for i, c in ipairs(def.checks) do
+    if getmetatable(c) ~= CHECK then
+      api_error("lab: checks[" .. i .. "] must be made with check \"name\" { ... }", 1)
+    end
+    if seen[c.name] then api_error("lab: two checks are named '" .. c.name .. "'", 1) end
+    seen[c.name] = true
+  end
+  def.kind = "labdef"
+  return def
+end
+
+---------------------------------------------------------------- course manifest
+
+--- lecture "l01-why-parallel"
+function lecture(id)
+  if type(id) ~= "string" or not id:match("^[%w][%w%-_]*$") then
+    api_error("lecture: expected an id such as \"l01-why-parallel\"", 1)
+  end
+  return { kind = "lecture", id = id }
+end
+
+--- module { id = "m1", title = "Foundations", lecture "l01-...", lab "amdahl-sum" }
+function module(def)
+  if type(def) ~= "table" or type(def.id) ~= "string" or type(def.title) ~= "string" then
+    api_error("module: expected { id = \"m1\", title = \"...\", lecture \"...\", lab \"...\" }", 1)
+  end
+  local items = {}
+  for i, it in ipairs(def) do
+    if type(it) ~= "table" or (it.kind ~= "lecture" and it.kind ~= "lab") then
+      api_error("module " .. def.id .. ": item " .. i .. " must be lecture \"id\" or lab \"id\"", 1)
+    end
+    items[#items + 1] = it
+  end
+  return { kind = "module", id = def.id, title = def.title, items = items }
+end
+
+--- course { title = "...", module { ... }, module { ... } }
+function course(def)
+  if type(def) ~= "table" or type(def.title) ~= "string" then
+    api_error("course: expected { title = \"...\", module { ... }, ... }", 1)
+  end
+  local modules = {}
+  for i, m in ipairs(def) do
+    if type(m) ~= "table" or m.kind ~= "module" then
+      api_error("course: entry " .. i .. " must be made with module { ... }", 1)
+    end
+    modules[#modules + 1] = m
+  end
+  return { kind = "course", title = def.title, modules = modules }
+end
+
+---------------------------------------------------------------- check context
+
+local T = {}
+T.__index = T
+
+local function fmt(v)
+  if math.type(v) == "float" then return string.format("%.10g", v) end
+  return tostring(v)
+end
+
+local function label(msg) return msg and (msg .. ": ") or "" end
+
+function T:ok(cond, msg) if not cond then fail(msg or "condition is false") end end
+
+function T:eq(got, want, msg)
+  if got ~= want then fail(label(msg) .. "expected " .. fmt(want) .. ", got " .. fmt(got)) end
+end
+
+function T:near(got, want, tol, msg)
+  if type(got) ~= "number" then fail(label(msg) .. "expected a number, got " .. type(got)) end
+  tol = tol or 1e-9
+  if not (math.abs(got - want) <= tol) then
+    fail(label(msg) .. "expected " .. fmt(want) .. " ± " .. fmt(tol) .. ", got " .. fmt(got))
+  end
+end
+
+function T:at_least(got, want, msg)
+  if not (got >= want) then fail(label(msg) .. "expected at least " .. fmt(want) .. ", got " .. fmt(got)) end
+end
+
+function T:at_most(got, want, msg)
+  if not (got <= want) then fail(label(msg) .. "expected at most " .. fmt(want) .. ", got " .. fmt(got)) end
+end
+
+--- t:log(fmt, ...) adds a line to the check's message (shown pass or fail).
+function T:log(f, ...)
+  self._log[#self._log + 1] = string.format(f, ...)
+end
+
+local function median_of(list) return engine.stats(list) end
+
+--- t:scaling(fn, { reps = 5, threads = { 1, cores } }) times fn(impl, rep)
+--- for the baseline (impl = t.baseline, one thread, when the lab has one)
+--- and the submission at each thread count, interleaved, after a warm-up.
+--- Other jails are frozen while one is timed. Returns
+--- { speedup, baseline = stats, times = { [threads] = stats }, threads }.
+--- speedup = baseline median / submission median at the most threads.
+function T:scaling(fn, opts)
+  opts = opts or {}
+  local cores = engine.cores()
+  local reps = opts.reps or 5
+  if reps < 5 then api_error("scaling: reps must be at least 5", 1) end
+  local counts = opts.threads or (cores > 1 and { 1, cores } or { 1 })
+  local top = counts[#counts]
+  local jail = self._jail
+  local base_samples, sub_samples = {}, {}
+  for _, c in ipairs(counts) do sub_samples[c] = {} end
+  local function timed(which, threads, rep)
+    jail.set_threads(which, threads)
+    jail.reset_elapsed()
+    fn(which == "baseline" and self.baseline or self.sub, rep)
+    return jail.elapsed()
+  end
+  jail.timed(true)
+  for rep = 0, reps do          -- rep 0 is the warm-up, not recorded
+    if self.baseline then
+      local dt = timed("baseline", 1, rep)
+      if rep > 0 then base_samples[#base_samples + 1] = dt end
+    end
+    for _, c in ipairs(counts) do
+      local dt = timed("sub", c, rep)
+      if rep > 0 then table.insert(sub_samples[c], dt) end
+    end
+  end
+  jail.timed(false)
+  jail.set_threads("sub", cores)
+  local r = { threads = counts, times = {}, cores = cores }
+  for _, c in ipairs(counts) do r.times[c] = median_of(sub_samples[c]) end
+  local ref
+  if self.baseline then
+    r.baseline = median_of(base_samples)
+    ref = r.baseline
+  else
+    ref = r.times[counts[1]]
+  end
+  r.speedup = ref.median / r.times[top].median
+  local parts = {}
+  for _, c in ipairs(counts) do
+    parts[#parts + 1] = string.format("%d thread%s %.2f ms (±%.0f%%)", c, c == 1 and "" or "s",
+      r.times[c].median * 1e3, r.times[c].spread * 100)
+  end
+  self:log("speedup %.2fx on %d core%s: %s %.2f ms; submission %s", r.speedup, cores,
+    cores == 1 and "" or "s", self.baseline and "serial baseline" or "1 thread",
+    ref.median * 1e3, table.concat(parts, ", "))
+  self.figures = r
+  return r
+end
+
+local function proxy(t, which, exports)
+  return setmetatable({}, {
+    __index = function(_, name)
+      if not exports[name] then
+        api_error("'" .. tostring(name) .. "' is not among this lab's exports", 1)
+      end
+      return function(...) return t._jail.call(which, name, ...) end
+    end,
+    __newindex = function() api_error("t.sub is read-only", 1) end,
+  })
+end
+
+__parlab = {}
+
+--- Called by the grader: the context of one check run. `jail` holds the C
+--- functions call, set_threads, timed, reset_elapsed, elapsed.
+function __parlab.new_context(def, jail, has_baseline)
+  local t = setmetatable({ _jail = jail, _log = {}, lab = def }, T)
+  t.sub = proxy(t, "sub", def.exports)
+  if has_baseline then t.baseline = proxy(t, "baseline", def.exports) end
+  return t
+end
+
+--- Run one check: returns status ("pass", "fail", "crash", "error") and a
+--- message. A jail crash arrives as an error table { crash = "..." }.
+function __parlab.run_check(c, t)
+  local ok, err = pcall(c.fn, t)
+  local log = table.concat(t._log, "\n")
+  local function join(msg)
+    if log == "" then return msg end
+    if msg == "" then return log end
+    return msg .. "\n" .. log
+  end
+  if ok then return "pass", join("") end
+  if getmetatable(err) == Fail then return "fail", join(err.message) end
+  if type(err) == "table" and err.crash then return "crash", join(err.crash) end
+  return "error", join("error in the lab's check: " .. tostring(err))
+end
