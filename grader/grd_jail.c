@@ -151,7 +151,13 @@ static char *describe_exit(grd_jail *j, int st, const char *what) {
   if (WIFSIGNALED(st)) {
     int sig = WTERMSIG(st);
     const char *abbr = sigabbrev_np(sig);
-    snprintf(head, sizeof head, "%s crashed with signal SIG%s (%s)", what, abbr ? abbr : "?", strsignal(sig));
+    const char *why = sig == SIGSEGV || sig == SIGBUS
+                          ? ": a bad pointer, or a write into a read-only (const) input array"
+                      : sig == SIGXCPU ? ": it used up its CPU-time limit"
+                      : sig == SIGKILL ? ": it was killed (memory or time limit)"
+                                       : "";
+    snprintf(head, sizeof head, "%s crashed with signal SIG%s (%s)%s", what, abbr ? abbr : "?",
+             strsignal(sig), why);
   } else if (WIFEXITED(st)) {
     snprintf(head, sizeof head,
              "%s ended the process with exit status %d (a submission must return from its "

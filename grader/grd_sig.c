@@ -51,7 +51,7 @@ static int parse_type(const char *sig, const char *b, const char *e, grd_type *t
     if (w == b) { *err = fmt_err(sig, "unexpected character"); return PL_EINVAL; }
     size_t len = (size_t)(b - w);
     if (len == 5 && !strncmp(w, "const", 5)) { cst = 1; continue; }
-    if (stars) { *err = fmt_err(sig, "a name follows '*' (leave parameter names out)"); return PL_EINVAL; }
+    if (stars) break; /* a parameter name after '*' */
     if (n + len + 2 > sizeof buf) { *err = fmt_err(sig, "type too long"); return PL_EINVAL; }
     if (n) buf[n++] = ' ';
     memcpy(buf + n, w, len);
@@ -59,8 +59,15 @@ static int parse_type(const char *sig, const char *b, const char *e, grd_type *t
   }
   buf[n] = 0;
   if (!n) { *err = fmt_err(sig, "missing a type"); return PL_EINVAL; }
-  for (const type_word *tw = words; tw->name; tw++) {
-    if (strcmp(tw->name, buf)) continue;
+  /* "long n": the last word may be a parameter name. */
+  const type_word *match = NULL;
+  for (int pass = 0; pass < 2 && !match; pass++) {
+    for (const type_word *tw = words; tw->name; tw++)
+      if (!strcmp(tw->name, buf)) { match = tw; break; }
+    char *sp = strrchr(buf, ' ');
+    if (!match && sp) *sp = 0; else break;
+  }
+  for (const type_word *tw = match; tw; tw = NULL) {
     if (stars > 1) { *err = fmt_err(sig, "pointers to pointers are not supported"); return PL_EINVAL; }
     if (stars == 1) {
       if (tw->ptr == GRD_T_VOID) {

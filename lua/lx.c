@@ -58,29 +58,36 @@ static void lx_hook(lua_State *L, lua_Debug *ar) {
     if (ud->used > ud->soft)
       luaL_error(L, "memory limit of %d MiB exceeded", (int)(ud->soft >> 20));
   }
-  if (ud->deadline > 0 && eng_now() > ud->deadline)
-    luaL_error(L, "time limit of %.3g s exceeded", ud->limit_s);
+  if (ud->deadline > 0 && eng_now() > ud->deadline) {
+    /* From now on the hook fires at every instruction, so code that
+     * catches the error with pcall is stopped at its next step outside. */
+    lua_sethook(L, lx_hook, LUA_MASKCOUNT, 1);
+    char lim[32];
+    snprintf(lim, sizeof lim, "%.3g", ud->limit_s);
+    luaL_error(L, "time limit of %s s exceeded", lim);
+  }
 }
 
 void lx_set_deadline(lua_State *L, double seconds) {
   lx_ud *ud = lx_getud(L);
   ud->limit_s = seconds;
   ud->deadline = seconds > 0 ? eng_now() + seconds : 0;
+  lua_sethook(L, lx_hook, LUA_MASKCOUNT, LX_HOOK_COUNT);
 }
 
 size_t lx_mem_used(lua_State *L) { return lx_getud(L)->used; }
 
 /* load() that refuses binary chunks: mode is forced to "t". */
 static int lx_load_text(lua_State *L) {
-  int nargs = lua_gettop(L);
-  lua_getglobal(L, "__lx_rawload");
+  lua_settop(L, 4); /* chunk, chunkname, mode (ignored), env */
+  int has_env = !lua_isnone(L, 4) && !lua_isnil(L, 4);
+  lua_getfield(L, LUA_REGISTRYINDEX, "parlab.rawload");
   lua_pushvalue(L, 1);
   lua_pushvalue(L, 2);
   lua_pushliteral(L, "t");
-  if (nargs >= 4) lua_pushvalue(L, 4); else lua_pushnil(L);
-  int env = nargs >= 4;
-  lua_call(L, env ? 4 : 3, LUA_MULTRET);
-  return lua_gettop(L) - nargs;
+  if (has_env) lua_pushvalue(L, 4);
+  lua_call(L, has_env ? 4 : 3, LUA_MULTRET);
+  return lua_gettop(L) - 4;
 }
 
 static int lx_print(lua_State *L) {
@@ -132,7 +139,7 @@ int lx_open(const lx_limits *lim, lua_State **out) {
     lua_setglobal(L, drop[i]);
   }
   lua_getglobal(L, "load");
-  lua_setglobal(L, "__lx_rawload");
+  lua_setfield(L, LUA_REGISTRYINDEX, "parlab.rawload");
   lua_pushcfunction(L, lx_load_text);
   lua_setglobal(L, "load");
   lua_pushcfunction(L, lx_print);
@@ -146,11 +153,6 @@ int lx_open(const lx_limits *lim, lua_State **out) {
     lx_close(L);
     return rc;
   }
-  /* The raw loader stays reachable only through the registry. */
-  lua_getglobal(L, "__lx_rawload");
-  lua_setfield(L, LUA_REGISTRYINDEX, "parlab.rawload");
-  lua_pushnil(L);
-  lua_setglobal(L, "__lx_rawload");
   *out = L;
   return 0;
 }

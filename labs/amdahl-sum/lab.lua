@@ -29,7 +29,7 @@ return lab {
     "it inside the loop, and return it afterwards.",
   },
   checks = {
-    check "sums correctly" { points = 4, timeout = 20, function(t)
+    check "sums correctly" { points = 4, timeout = 15, function(t)
       for _, n in ipairs { 0, 1, 7, 2000003 } do
         local x = engine.array.random("f64", n, { seed = 1000 + n, lo = -1, hi = 1 })
         local want = x:sum()
@@ -37,7 +37,7 @@ return lab {
       end
     end },
 
-    check "scales with threads" { points = 6, timed = true, timeout = 120, function(t)
+    check "scales with threads" { points = 6, timed = true, timeout = 60, function(t)
       local x = engine.array.random("f64", N_BIG, { seed = 7, lo = 0, hi = 1 })
       -- Each repetition sums a slightly different prefix, so a submission
       -- cannot return a remembered answer.

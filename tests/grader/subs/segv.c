@@ -1,0 +1,4 @@
+#include <stdio.h>
+double lab_sum(const double *x, long n) { (void)x; (void)n; puts("before the crash"); return *(volatile double *)0; }
+int lab_answer(void) { return 42; }
+void lab_scale(double *y, long n, double a) { for (long i = 0; i < n; i++) y[i] *= a; }
