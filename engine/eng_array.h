@@ -27,7 +27,9 @@ size_t eng_dtype_size(eng_dtype t);
 const char *eng_dtype_name(eng_dtype t);          /* "f64", "f32", "i64" */
 int eng_dtype_parse(const char *name, eng_dtype *out); /* PL_EINVAL if unknown */
 
-/* Zero-filled array of n elements (n >= 0; n == 0 is a valid empty array).
+/* Zero-filled array of n elements (n >= 0; n == 0 is a valid empty array
+ * whose data is NULL; an empty shared array has no memfd, fd -1).
+ * PL_EINVAL for a bad dtype, n < 0 or unknown flags.
  * OUT: *out, caller frees with eng_array_free(). */
 int eng_array_new(eng_dtype t, long n, unsigned flags, eng_array **out);
 void eng_array_free(eng_array *a);
@@ -38,16 +40,23 @@ eng_dtype eng_array_dtype(const eng_array *a);
 size_t eng_array_bytes(const eng_array *a);
 /* Unique id within this process, never reused. */
 uint64_t eng_array_id(const eng_array *a);
-/* memfd of a shared array, -1 otherwise. Owned by the array. */
+/* memfd of a shared array, -1 otherwise (and for an empty shared array).
+ * Owned by the array. */
 int eng_array_fd(const eng_array *a);
 int eng_array_is_sealed(const eng_array *a);
+/* Shared arrays only (PL_EINVAL otherwise); idempotent. Seals the memfd
+ * with F_SEAL_FUTURE_WRITE | F_SEAL_SHRINK | F_SEAL_GROW. */
 int eng_array_seal(eng_array *a);
 
 /* Deterministic uniform values in [lo, hi) from `seed` (splitmix64 +
- * xoshiro256**); integers are drawn from [lo, hi) truncated. */
+ * xoshiro256**); an i64 element is floor() of such a value. PL_EINVAL
+ * unless lo < hi, both finite (and within int64 range for i64). */
 int eng_array_fill_random(eng_array *a, uint64_t seed, double lo, double hi);
 
-/* Accurate sum (pairwise), min, max as double; 0 / +inf / -inf when empty. */
+/* Accurate sum (pairwise; exact 128-bit integer sum for i64), min, max as
+ * double; 0 / +inf / -inf when empty. min/max skip NaNs. get returns NaN
+ * and set does nothing out of range; set on i64 truncates toward zero and
+ * saturates (NaN stores 0). */
 double eng_array_sum(const eng_array *a);
 double eng_array_min(const eng_array *a);
 double eng_array_max(const eng_array *a);

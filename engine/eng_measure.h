@@ -21,10 +21,12 @@ typedef struct eng_stats {
   double spread;   /* (q3 - q1) / median: relative interquartile range */
 } eng_stats;
 
-/* samples is not modified. PL_EINVAL when n < 1. */
+/* samples is not modified. PL_EINVAL when n < 1, PL_ENOMEM when the
+ * sorted copy cannot be made. */
 int eng_stats_compute(const double *samples, int n, eng_stats *out);
 
-/* Percentile p in [0,100] of samples (linear interpolation). */
+/* Percentile p in [0,100] of samples (linear interpolation; p outside is
+ * clamped). samples is not modified. NaN when n < 1 or out of memory. */
 double eng_percentile(const double *samples, int n, double p);
 
 #endif

@@ -9,8 +9,11 @@
  *
  * Thread-safety: one parallel region at a time per pool (calls from several
  * threads into the same pool are serialized by an internal lock). Nested
- * calls from inside a body run inline on the calling worker.
- * No thread outlives eng_pool_free().
+ * calls from inside a body (into any pool) run inline on the calling
+ * worker, and the body sees that worker's index. In a child made by fork()
+ * the helper threads do not exist, so an inherited pool runs inline there.
+ * No thread outlives eng_pool_free(). Helper threads block asynchronous
+ * signals, so those keep going to the application's threads.
  */
 #ifndef ENG_POOL_H
 #define ENG_POOL_H
@@ -31,11 +34,11 @@ typedef void (*eng_combine_fn)(void *arg, void *acc, const void *other);
 /* Number of cores this process may run on (affinity mask aware), >= 1. */
 int eng_cores(void);
 
-/* Threads a pool gets by default: PARLAB_NUM_THREADS if set and valid,
- * else eng_cores(). */
+/* Threads a pool gets by default: PARLAB_NUM_THREADS if set and a valid
+ * integer in 1..1024, else eng_cores(). */
 int eng_default_threads(void);
 
-/* nthreads <= 0 means eng_default_threads().
+/* nthreads <= 0 means eng_default_threads(); more than 1024 is PL_EINVAL.
  * OUT: *out, caller frees with eng_pool_free(). */
 int eng_pool_new(int nthreads, eng_pool **out);
 void eng_pool_free(eng_pool *p);
@@ -45,10 +48,13 @@ int eng_pool_size(const eng_pool *p);
  * joined at exit. Returns NULL only when out of memory. */
 eng_pool *eng_pool_default(void);
 
+/* begin >= end does nothing; workers whose block would be empty (range
+ * shorter than the pool) are not called. PL_EINVAL for a NULL p or fn. */
 int eng_parallel_for(eng_pool *p, long begin, long end, eng_range_fn fn, void *arg);
 
-/* Generic reduction; `out` receives the combined value (elem_size bytes).
- * elem_size is at most 256. */
+/* Generic reduction; `out` receives the combined value (elem_size bytes):
+ * worker 0's accumulator combined with workers 1, 2, ... in order, or the
+ * identity when begin >= end. elem_size is 1..256 (else PL_EINVAL). */
 int eng_parallel_reduce(eng_pool *p, long begin, long end, size_t elem_size,
                         const void *identity, eng_fold_fn fold,
                         eng_combine_fn combine, void *arg, void *out);
