@@ -49,22 +49,33 @@ static lx_ud *lx_getud(lua_State *L) {
   return ud;
 }
 
+/* Raise msg at the line the hook interrupted (ar describes the running
+ * function; luaL_where cannot see it from inside a hook). */
+static void lx_hook_error(lua_State *L, lua_Debug *ar, const char *msg) {
+  if (lua_getinfo(L, "Sl", ar) && ar->currentline > 0)
+    lua_pushfstring(L, "%s:%d: %s", ar->short_src, ar->currentline, msg);
+  else
+    lua_pushstring(L, msg);
+  lua_error(L);
+}
+
 static void lx_hook(lua_State *L, lua_Debug *ar) {
-  (void)ar;
   lx_ud *ud = lx_getud(L);
+  char msg[64];
   if (ud->over) {
     ud->over = 0;
     lua_gc(L, LUA_GCCOLLECT);
-    if (ud->used > ud->soft)
-      luaL_error(L, "memory limit of %d MiB exceeded", (int)(ud->soft >> 20));
+    if (ud->used > ud->soft) {
+      snprintf(msg, sizeof msg, "memory limit of %d MiB exceeded", (int)(ud->soft >> 20));
+      lx_hook_error(L, ar, msg);
+    }
   }
   if (ud->deadline > 0 && eng_now() > ud->deadline) {
     /* From now on the hook fires at every instruction, so code that
      * catches the error with pcall is stopped at its next step outside. */
     lua_sethook(L, lx_hook, LUA_MASKCOUNT, 1);
-    char lim[32];
-    snprintf(lim, sizeof lim, "%.3g", ud->limit_s);
-    luaL_error(L, "time limit of %s s exceeded", lim);
+    snprintf(msg, sizeof msg, "time limit of %.3g s exceeded", ud->limit_s);
+    lx_hook_error(L, ar, msg);
   }
 }
 
@@ -207,9 +218,9 @@ static char *lx_errtext(lua_State *L, int status) {
     line = end + 1;
   }
   out[n] = 0;
-  /* A lone "stack traceback:" header with no frames under it says nothing. */
+  /* A traceback with at most one frame repeats the first line: drop it. */
   char *tb = strstr(out, "\nstack traceback:");
-  if (tb && tb[17] == 0) *tb = 0;
+  if (tb && !strchr(tb + 18, '\n')) *tb = 0;
   return out;
 }
 
@@ -245,6 +256,17 @@ int lx_dofile(lua_State *L, const char *path, int nresults, char **err) {
     if (err) *err = lx_strdup_printf("%s: cannot read file", path);
     return PL_ENOTFOUND;
   }
+  /* Let the lab API find lines that a tail call hides (lib/lab.lua). */
+  lua_getglobal(L, "__parlab");
+  if (lua_istable(L, -1)) {
+    lua_createtable(L, 0, 2);
+    lua_pushstring(L, path);
+    lua_setfield(L, -2, "path");
+    lua_pushlstring(L, text, len);
+    lua_setfield(L, -2, "text");
+    lua_setfield(L, -2, "loading");
+  }
+  lua_pop(L, 1);
   char *chunk = lx_strdup_printf("@%s", path);
   int status = luaL_loadbufferx(L, text, len, chunk, "t");
   free(chunk);

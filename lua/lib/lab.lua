@@ -7,6 +7,8 @@
 -- __parlab.new_context; assertions raise a Fail object, which the runner
 -- turns into a failed check with its message.
 
+__parlab = {}
+
 local Fail = {}
 Fail.__index = Fail
 Fail.__tostring = function(f) return f.message end
@@ -16,11 +18,30 @@ local function fail(msg) error(setmetatable({ message = msg }, Fail), 0) end
 local function where(level)
   -- "file:line: " of the instructor's code that called the API; built by
   -- error() itself so it works without the debug library.
-  local ok, e = pcall(error, "", level + 2)
+  local ok, e = pcall(error, "", level + 3)
   return (not ok and e) or ""
 end
 
-local function api_error(msg, level) error(where(level + 1) .. msg, 0) end
+-- `return lab { ... }` is a tail call, so the lab file's frame is gone by
+-- the time lab() validates: then the line is found in the source text the
+-- loader left in __parlab.loading (path, text), by the field's name.
+local function line_of(field)
+  local src = __parlab.loading
+  if not (src and src.text) then return nil end
+  local n, fallback = 0, nil
+  for line in (src.text .. "\n"):gmatch("([^\n]*)\n") do
+    n = n + 1
+    if field and line:match("^%s*" .. field .. "%s*=") then return src.path .. ":" .. n .. ": " end
+    if not fallback and line:match("lab%s*{") then fallback = src.path .. ":" .. n .. ": " end
+  end
+  return fallback
+end
+
+local function api_error(msg, level, field)
+  local w = where(level + 1)
+  if w == "" then w = line_of(field) or "" end
+  error(w .. msg, 0)
+end
 
 local function is_callable(f) return type(f) == "function" end
 
@@ -72,24 +93,24 @@ function lab(def)
   if type(def) ~= "table" then api_error("lab: expected a table { id = ..., checks = { ... } }", 1) end
   for k, v in pairs(def) do
     local want = LAB_FIELDS[k]
-    if not want then api_error("lab: unknown field '" .. tostring(k) .. "'", 1) end
+    if not want then api_error("lab: unknown field '" .. tostring(k) .. "'", 1, tostring(k)) end
     if type(v) ~= want then
-      api_error("lab: field '" .. k .. "' must be a " .. want .. ", got " .. type(v), 1)
+      api_error("lab: field '" .. k .. "' must be a " .. want .. ", got " .. type(v), 1, k)
     end
   end
   for _, k in ipairs { "id", "title", "submission", "checks" } do
     if def[k] == nil then api_error("lab: missing required field '" .. k .. "'", 1) end
   end
   if not def.id:match("^[%w][%w%-_]*$") then
-    api_error("lab: id '" .. def.id .. "' may hold only letters, digits, '-' and '_'", 1)
+    api_error("lab: id '" .. def.id .. "' may hold only letters, digits, '-' and '_'", 1, "id")
   end
   local sub = def.submission
   if type(sub.file) ~= "string" or not sub.file:match("^[%w][%w%-_%.]*$") then
-    api_error("lab: submission.file must be a plain file name such as \"sum.c\"", 1)
+    api_error("lab: submission.file must be a plain file name such as \"sum.c\"", 1, "submission")
   end
   sub.lang = sub.lang or "c"
   if sub.lang ~= "c" then
-    api_error("lab: submission.lang '" .. tostring(sub.lang) .. "' is not supported yet (use \"c\")", 1)
+    api_error("lab: submission.lang '" .. tostring(sub.lang) .. "' is not supported yet (use \"c\")", 1, "submission")
   end
   for _, k in ipairs { "cflags", "ldflags" } do
     sub[k] = sub[k] or {}
@@ -100,14 +121,14 @@ function lab(def)
   def.exports = def.exports or {}
   for name, sig in pairs(def.exports) do
     if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") or type(sig) ~= "string" then
-      api_error("lab: exports must map C names to signatures, as lab_sum = \"double(const double*, long)\"", 1)
+      api_error("lab: exports must map C names to signatures, as lab_sum = \"double(const double*, long)\"", 1, "exports")
     end
   end
   def.hints = def.hints or {}
   for i, h in ipairs(def.hints) do
     if type(h) ~= "string" then api_error("lab: hints[" .. i .. "] must be a string", 1) end
   end
-  if #def.checks == 0 then api_error("lab: needs at least one check", 1) end
+  if #def.checks == 0 then api_error("lab: needs at least one check", 1, "checks") end
   local seen = {}
   for i, c in ipairs(def.checks) do
     if getmetatable(c) ~= CHECK then
@@ -269,8 +290,6 @@ local function proxy(t, which, exports)
     __newindex = function() api_error("t.sub is read-only", 1) end,
   })
 end
-
-__parlab = {}
 
 --- Called by the grader: the context of one check run. `jail` holds the C
 --- functions call, set_threads, timed, reset_elapsed, elapsed.

@@ -14,7 +14,7 @@ cp -r "$SRC/tests/grader/labs/tiny/." "$bad_lab/"
 printf 'return lab {\n  id = "broken",\n  title = 3,\n}\n' >"$bad_lab/lab.lua"
 "$PARLAB" lab lint "$bad_lab" 2>"$PARLAB_HOME/lint.txt"
 expect "lint of a broken lab exits 2" "$?" 2
-expect_has "lint names file and line" "$(cat "$PARLAB_HOME/lint.txt")" "lab.lua:1:"
+expect_has "lint names file and line" "$(cat "$PARLAB_HOME/lint.txt")" "lab.lua:3:"
 expect_has "lint says what is wrong" "$(cat "$PARLAB_HOME/lint.txt")" "'title' must be a string"
 rm -rf "$bad_lab"
 finish

@@ -1,0 +1,385 @@
+/*
+ * tui_main.c — the courseware's main loop: the screen stack, key dispatch
+ * through binding tables, the title and status bars, the help overlay and
+ * the "terminal too small" guard. One tick = poll background work, redraw
+ * the grid if anything changed, flush it, wait up to 50 ms for a key.
+ */
+#include <langinfo.h>
+#include <locale.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pl_err.h"
+#include "tui_int.h"
+
+#define MSG_SECONDS 4.0
+
+/* Keys every screen has; listed by `?` after the screen's own. */
+enum { ACT_HELP = 90, ACT_REDRAW };
+static const tui_binding global_keys[] = {
+  {{'?', 0}, "?", "show this help", "? help", ACT_HELP},
+  {{TUI_KEY_CTRL('l'), 0}, "Ctrl-L", "redraw the screen", NULL, ACT_REDRAW},
+  {{0}, NULL, NULL, NULL, 0},
+};
+
+/* ---- helpers for screens ---- */
+
+void tui__app_msg(tui_app *a, int warn, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(a->msg, sizeof a->msg, fmt, ap);
+  va_end(ap);
+  a->msg_warn = warn;
+  a->msg_until = tui__now() + MSG_SECONDS;
+  a->dirty = 1;
+}
+
+int tui__app_push(tui_app *a, tui_screen *s) {
+  if (!s) return PL_ENOMEM;
+  if (a->depth == TUI_MAX_SCREENS) {
+    s->vt->free(s, a);
+    return PL_EINVAL;
+  }
+  a->stack[a->depth++] = s;
+  if (s->vt->resize) s->vt->resize(s, a, a->w, a->h - 2);
+  a->dirty = 1;
+  return 0;
+}
+
+void tui__app_pop(tui_app *a) { a->pop_req++; }
+
+char *tui__app_path(const tui_app *a, const char *p) {
+  if (!p) return NULL;
+  if (p[0] == '/' || access(p, F_OK) == 0 || !a->course_root)
+    return strdup(p);
+  size_t n = strlen(a->course_root) + strlen(p) + 2;
+  char *s = malloc(n);
+  if (s) snprintf(s, n, "%s/%s", a->course_root, p);
+  return s;
+}
+
+int tui__scroll(int action, int *pos, int nlines, int page) {
+  int p = *pos;
+  if (page < 1) page = 1;
+  int max = nlines - page;
+  if (max < 0) max = 0;
+  switch (action) {
+  case TUI_ACT_UP: p--; break;
+  case TUI_ACT_DOWN: p++; break;
+  case TUI_ACT_PGUP: p -= page > 2 ? page - 1 : 1; break;
+  case TUI_ACT_PGDN: p += page > 2 ? page - 1 : 1; break;
+  case TUI_ACT_HOME: p = 0; break;
+  case TUI_ACT_END: p = max; break;
+  default: return 0;
+  }
+  if (p > max) p = max;
+  if (p < 0) p = 0;
+  *pos = p;
+  return 1;
+}
+
+void tui__draw_doc(tui_grid *g, const tui_doc *d, int first, int top, int h,
+                   int x, int w) {
+  for (int r = 0; r < h; r++) {
+    int k = first + r;
+    if (k < 0 || k >= d->n) continue;
+    tui__grid_rich(g, top + r, x, w, &d->lines[k].t);
+  }
+}
+
+void tui__draw_error_panel(tui_app *a, tui_grid *g, int top, int h,
+                           const char *title, const char *text,
+                           const char *footer) {
+  int bw = g->w - 4 < 100 ? g->w - 4 : 100;
+  int bx = (g->w - bw) / 2;
+  tui_doc d = {0};
+  tui_rich r = {0};
+  tui__rich_puts(&r, text ? text : "", (size_t)-1, TUI_C_FAIL);
+  tui__wrap(&d, &r, bw - 4, NULL, NULL, 0);
+  int bh = d.n + 6;
+  if (bh > h) bh = h;
+  int by = top + (h - bh) / 3;
+  tui__grid_box(g, by, bx, bh, bw, TUI_C_FAIL, !a->utf8);
+  tui__grid_puts(g, by, bx + 2, bw - 4, " ", TUI_C_FAIL);
+  int tw = tui__grid_puts(g, by, bx + 3, bw - 6, title, TUI_C_FAIL | TUI_A_BOLD);
+  tui__grid_puts(g, by, bx + 3 + tw, 1, " ", TUI_C_FAIL);
+  tui__draw_doc(g, &d, 0, by + 2, bh - 5 > 0 ? bh - 5 : 0, bx + 2, bw - 4);
+  if (footer) tui__grid_puts(g, by + bh - 2, bx + 2, bw - 4, footer, 0);
+  tui__doc_free(&d);
+  tui__rich_free(&r);
+}
+
+void tui__app_sync_size(tui_app *a) {
+  int w, h;
+  tui__term_size(&w, &h);
+  if (w == a->w && h == a->h) return;
+  a->w = w;
+  a->h = h;
+  if (tui__grid_resize(&a->grid, w, h) != 0) {
+    a->quit = 1;
+    return;
+  }
+  for (int k = 0; k < a->depth; k++) {
+    tui_screen *s = a->stack[k];
+    if (s->vt->resize) s->vt->resize(s, a, w, h - 2);
+  }
+  a->dirty = 1;
+}
+
+/* ---- drawing ---- */
+
+static int too_small(const tui_app *a) {
+  return a->w < TUI_MIN_W || a->h < TUI_MIN_H;
+}
+
+static void draw_too_small(tui_app *a) {
+  tui_grid *g = &a->grid;
+  char line[96];
+  snprintf(line, sizeof line, "terminal too small: need %dx%d, have %dx%d",
+           TUI_MIN_W, TUI_MIN_H, a->w, a->h);
+  const char *l2 = "enlarge the window, or press q to quit";
+  int y = g->h / 2 - 1;
+  int x1 = (g->w - (int)strlen(line)) / 2;
+  int x2 = (g->w - (int)strlen(l2)) / 2;
+  tui__grid_puts(g, y < 0 ? 0 : y, x1 < 0 ? 0 : x1, -1, line,
+                 TUI_C_WARN | TUI_A_BOLD);
+  tui__grid_puts(g, y + 2, x2 < 0 ? 0 : x2, -1, l2, 0);
+}
+
+static void draw_title(tui_app *a, tui_screen *s) {
+  tui_grid *g = &a->grid;
+  tui__grid_fill(g, 0, 0, g->w, L' ', TUI_C_BAR);
+  int x = 1;
+  x += tui__grid_puts(g, 0, x, -1, "parlab", TUI_C_BAR | TUI_A_BOLD);
+  if (s->crumb[0]) {
+    x += tui__grid_puts(g, 0, x, -1, " ", TUI_C_BAR);
+    x += tui__grid_puts(g, 0, x, -1, tui__glyph(!a->utf8, TUI_G_CRUMB),
+                        TUI_C_BAR);
+    x += tui__grid_puts(g, 0, x, -1, " ", TUI_C_BAR);
+    tui__grid_puts(g, 0, x, g->w - x - 1, s->crumb, TUI_C_BAR);
+  }
+}
+
+static void draw_status(tui_app *a, tui_screen *s) {
+  tui_grid *g = &a->grid;
+  int y = g->h - 1;
+  tui__grid_fill(g, y, 0, g->w, L' ', TUI_C_BAR);
+  int x = 1;
+  x += tui__grid_puts(g, y, x, -1, s->where, TUI_C_BAR | TUI_A_BOLD);
+  x += tui__grid_puts(g, y, x, -1, "  ", TUI_C_BAR);
+  if (a->msg[0]) {
+    tui__grid_puts(g, y, x, g->w - x - 1, a->msg,
+                   TUI_C_BAR | (a->msg_warn ? TUI_A_BOLD : 0));
+    return;
+  }
+  const tui_binding *tabs[2] = {s->vt->keys, global_keys};
+  for (int t = 0; t < 2; t++) {
+    for (const tui_binding *b = tabs[t]; b && b->label; b++) {
+      if (!b->hint) continue;
+      int hw = (int)strlen(b->hint);
+      if (x + hw + 2 > g->w - 1) return;
+      x += tui__grid_puts(g, y, x, -1, b->hint, TUI_C_BAR);
+      x += tui__grid_puts(g, y, x, -1, "  ", TUI_C_BAR);
+    }
+  }
+}
+
+static void draw_help(tui_app *a, tui_screen *s) {
+  tui_grid *g = &a->grid;
+  const tui_binding *tabs[2] = {s->vt->keys, global_keys};
+  int n = 0, lw = 0;
+  for (int t = 0; t < 2; t++)
+    for (const tui_binding *b = tabs[t]; b && b->label; b++) {
+      int w = (int)strlen(b->label);
+      if (w > lw) lw = w;
+      n++;
+    }
+  int bw = g->w - 8 < 64 ? g->w - 8 : 64;
+  int bh = n + 6;
+  if (bh > g->h - 2) bh = g->h - 2;
+  int bx = (g->w - bw) / 2, by = (g->h - bh) / 2;
+  tui__grid_box(g, by, bx, bh, bw, TUI_C_ACCENT, !a->utf8);
+  char title[128];
+  snprintf(title, sizeof title, " Keys: %s ",
+           s->help_name ? s->help_name : s->vt->name);
+  tui__grid_puts(g, by, bx + 2, bw - 4, title, TUI_C_ACCENT | TUI_A_BOLD);
+  int y = by + 2;
+  for (int t = 0; t < 2; t++)
+    for (const tui_binding *b = tabs[t]; b && b->label; b++) {
+      if (y >= by + bh - 3) break;
+      tui__grid_puts(g, y, bx + 3, lw, b->label, TUI_C_ACCENT | TUI_A_BOLD);
+      tui__grid_puts(g, y, bx + 5 + lw, bw - lw - 8, b->help, 0);
+      y++;
+    }
+  tui__grid_puts(g, by + bh - 2, bx + 3, bw - 6, "press any key to close",
+                 TUI_C_MUTED);
+}
+
+static void render(tui_app *a) {
+  tui_grid *g = &a->grid;
+  tui__grid_clear(g);
+  if (too_small(a)) {
+    draw_too_small(a);
+  } else if (a->depth > 0) {
+    tui_screen *s = a->stack[a->depth - 1];
+    s->vt->draw(s, a, g, 1, g->h - 2);
+    draw_title(a, s);
+    draw_status(a, s);
+    if (a->help) draw_help(a, s);
+  }
+  tui__term_flush(g, a->utf8);
+  if (a->dump_path) tui__grid_dump(g, a->dump_path);
+}
+
+/* ---- input ---- */
+
+static int lookup(const tui_binding *t, int key) {
+  for (const tui_binding *b = t; b && b->label; b++)
+    for (int k = 0; k < 4 && b->keys[k]; k++)
+      if (b->keys[k] == key) return b->action;
+  return 0;
+}
+
+static void do_pops(tui_app *a) {
+  while (a->pop_req > 0 && a->depth > 0) {
+    tui_screen *s = a->stack[--a->depth];
+    s->vt->free(s, a);
+    a->pop_req--;
+  }
+  a->pop_req = 0;
+  a->dirty = 1;
+}
+
+static void handle_key(tui_app *a, int key) {
+  a->dirty = 1;
+  if (key == TUI_KEY_RESIZE) {
+    tui__app_sync_size(a);
+    return;
+  }
+  if (a->help) { /* any key closes the overlay */
+    a->help = 0;
+    return;
+  }
+  if (too_small(a)) {
+    if (key == 'q' || key == 'Q') a->quit = 1;
+    return;
+  }
+  tui_screen *s = a->stack[a->depth - 1];
+  int act = lookup(global_keys, key);
+  if (act == ACT_HELP) {
+    a->help = 1;
+    return;
+  }
+  if (act == ACT_REDRAW) {
+    tui__term_redraw();
+    return;
+  }
+  if (a->msg[0]) a->msg[0] = 0; /* a key acknowledges the message */
+  s->vt->key(s, a, lookup(s->vt->keys, key), key);
+  do_pops(a);
+}
+
+/* ---- setup and teardown ---- */
+
+static int app_init(tui_app *a, const tui_opts *o) {
+  a->opts = o;
+  int rc = grd_home(o->home, &a->home);
+  if (rc != 0) return rc;
+  a->course_root = strdup(o->course_root ? o->course_root : ".");
+  if (!a->course_root) return PL_ENOMEM;
+  const char *dump = getenv("PARLAB_TUI_DUMP");
+  if (dump && *dump && !(a->dump_path = strdup(dump))) return PL_ENOMEM;
+
+  size_t n = strlen(a->home) + 16;
+  char *dbp = malloc(n);
+  if (!dbp) return PL_ENOMEM;
+  snprintf(dbp, n, "%s/parlab.db", a->home);
+  if (db_open(dbp, &a->db, &a->db_err) != 0) a->db = NULL;
+  free(dbp);
+
+  if (lx_course_load(a->course_root, &a->course, &a->course_err) != 0) {
+    a->course = NULL;
+    if (!a->course_err) a->course_err = strdup("unknown error");
+  }
+  return 0;
+}
+
+static void app_free(tui_app *a) {
+  while (a->depth > 0) {
+    tui_screen *s = a->stack[--a->depth];
+    s->vt->free(s, a);
+  }
+  tui__grid_free(&a->grid);
+  if (a->db) db_close(a->db);
+  lx_course_free(a->course);
+  free(a->course_err);
+  free(a->db_err);
+  free(a->home);
+  free(a->course_root);
+  free(a->dump_path);
+}
+
+int tui_main(const tui_opts *o) {
+  tui_app a;
+  memset(&a, 0, sizeof a);
+  int code = 0;
+  char *err = NULL;
+  setlocale(LC_ALL, "");
+  /* scores and times are printed with %g: keep the decimal point a '.' */
+  setlocale(LC_NUMERIC, "C");
+  a.utf8 = tui__utf8_locale(0);
+  int rc = app_init(&a, o);
+  if (rc != 0) {
+    fprintf(stderr, "parlab: cannot start the courseware: %s\n",
+            pl_strerror(rc));
+    code = 3;
+    goto done;
+  }
+  int want_color = !o->no_color && !(getenv("NO_COLOR") && *getenv("NO_COLOR"));
+  if (tui__term_open(want_color, &a.color, &err) != 0) {
+    fprintf(stderr, "parlab: %s\n", err ? err : "cannot open the terminal");
+    code = 3;
+    goto done;
+  }
+  tui__term_size(&a.w, &a.h);
+  if (tui__grid_resize(&a.grid, a.w, a.h) != 0) {
+    tui__term_close();
+    fprintf(stderr, "parlab: out of memory\n");
+    code = 4;
+    goto done;
+  }
+  if (tui__app_push(&a, tui__map_new(&a)) != 0) {
+    tui__term_close();
+    fprintf(stderr, "parlab: out of memory\n");
+    code = 4;
+    goto done;
+  }
+  if (a.db_err)
+    tui__app_msg(&a, 1, "progress will not be saved: %s", a.db_err);
+
+  a.dirty = 1;
+  while (!a.quit && a.depth > 0) {
+    for (int k = 0; k < a.depth; k++) {
+      tui_screen *s = a.stack[k];
+      if (s->vt->tick && s->vt->tick(s, &a)) a.dirty = 1;
+    }
+    if (a.msg[0] && tui__now() > a.msg_until) {
+      a.msg[0] = 0;
+      a.dirty = 1;
+    }
+    if (a.dirty) {
+      render(&a);
+      a.dirty = 0;
+    }
+    a.tick++;
+    int key = tui__term_getkey();
+    if (key != TUI_KEY_NONE) handle_key(&a, key);
+  }
+  tui__term_close();
+done:
+  free(err);
+  app_free(&a);
+  return code;
+}
