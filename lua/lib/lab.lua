@@ -208,11 +208,15 @@ function T:near(got, want, tol, msg)
 end
 
 function T:at_least(got, want, msg)
-  if not (got >= want) then fail(label(msg) .. "expected at least " .. fmt(want) .. ", got " .. fmt(got)) end
+  if not (got >= want) then
+    fail(label(msg) .. "expected at least " .. fmt(want) .. ", got " .. string.format("%.4g", got))
+  end
 end
 
 function T:at_most(got, want, msg)
-  if not (got <= want) then fail(label(msg) .. "expected at most " .. fmt(want) .. ", got " .. fmt(got)) end
+  if not (got <= want) then
+    fail(label(msg) .. "expected at most " .. fmt(want) .. ", got " .. string.format("%.4g", got))
+  end
 end
 
 --- t:log(fmt, ...) adds a line to the check's message (shown pass or fail).
