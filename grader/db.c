@@ -46,6 +46,34 @@ static const char *const migrations[] = {
   "  message TEXT NOT NULL,"
   "  seconds REAL NOT NULL,"
   "  PRIMARY KEY (attempt_id, idx));",
+  /* 2: the courseware experience (issue 9): hints, quizzes, time spent,
+   * where the student left off. */
+  "CREATE TABLE hints_used ("
+  "  lab TEXT NOT NULL,"
+  "  hint INTEGER NOT NULL,"
+  "  at INTEGER NOT NULL,"
+  "  PRIMARY KEY (lab, hint));"
+  "CREATE TABLE quiz_answers ("
+  "  id INTEGER PRIMARY KEY,"
+  "  lecture TEXT NOT NULL,"
+  "  question TEXT NOT NULL,"
+  "  answer TEXT NOT NULL,"
+  "  correct INTEGER NOT NULL,"
+  "  at INTEGER NOT NULL);"
+  "CREATE INDEX quiz_answers_q ON quiz_answers(lecture, question);"
+  "CREATE TABLE time_spent ("
+  "  item TEXT PRIMARY KEY,"
+  "  seconds REAL NOT NULL DEFAULT 0);"
+  "CREATE TABLE settings ("
+  "  key TEXT PRIMARY KEY,"
+  "  value TEXT NOT NULL);",
+  /* 3: the machine probe's results (issue 5), keyed by a fingerprint of
+   * the machine, so labs do not re-measure at every run. */
+  "CREATE TABLE machine_probe ("
+  "  fingerprint TEXT PRIMARY KEY,"
+  "  at INTEGER NOT NULL,"
+  "  parlab_version TEXT NOT NULL,"
+  "  json TEXT NOT NULL);",
 };
 
 static char *errdup(sqlite3 *h, const char *what) {

@@ -40,6 +40,7 @@ typedef struct run_ctx {
   int timed;
   double elapsed;
   double deadline;
+  double call_limit;        /* t:limit(); 0: only the check's deadline */
   int fatal;                /* PL_ESANDBOX: refuse to grade */
   char *fatal_msg;
   int njails;
@@ -113,6 +114,13 @@ static int export_index(const lx_lab *lab, const char *name) {
   for (int i = 0; i < lab->nexports; i++)
     if (!strcmp(lab->exports[i].name, name)) return i;
   return -1;
+}
+
+/* The deadline for the next jail request. */
+static double call_deadline(const run_ctx *c) {
+  double d = c->deadline;
+  if (c->call_limit > 0 && eng_now() + c->call_limit < d) d = eng_now() + c->call_limit;
+  return d;
 }
 
 /* jail.call(which, name, ...) */
@@ -196,7 +204,7 @@ static int l_call(lua_State *L) {
   char *err = NULL;
   for (int k = 0; k < J_COUNT; k++)
     if (c->timed && k != w) grd__jail_stop(c->jail[k], 1);
-  int rc = grd__jail_request(j, req, sizeof *req + strs, fds, nfds, c->deadline, &rep, &secs, &err);
+  int rc = grd__jail_request(j, req, sizeof *req + strs, fds, nfds, call_deadline(c), &rep, &secs, &err);
   for (int k = 0; k < J_COUNT; k++)
     if (k != w) grd__jail_stop(c->jail[k], 0);
   if (rc) {
@@ -241,13 +249,19 @@ static int l_set_threads(lua_State *L) {
   return 0;
 }
 
+static int l_set_call_limit(lua_State *L) {
+  ctx_of(L)->call_limit = luaL_checknumber(L, 1);
+  return 0;
+}
+
 static int l_timed(lua_State *L) { ctx_of(L)->timed = lua_toboolean(L, 1); return 0; }
 static int l_reset_elapsed(lua_State *L) { ctx_of(L)->elapsed = 0; return 0; }
 static int l_elapsed(lua_State *L) { lua_pushnumber(L, ctx_of(L)->elapsed); return 1; }
 
 static const luaL_Reg jail_funcs[] = {
   {"call", l_call}, {"set_threads", l_set_threads}, {"timed", l_timed},
-  {"reset_elapsed", l_reset_elapsed}, {"elapsed", l_elapsed}, {NULL, NULL}};
+  {"reset_elapsed", l_reset_elapsed}, {"elapsed", l_elapsed},
+  {"set_call_limit", l_set_call_limit}, {NULL, NULL}};
 
 /* ---------------------------------------------------------------- results */
 
@@ -300,7 +314,7 @@ static int compile(run_ctx *c, const char *src, const char *name, const char *ou
   }
   const char *cc = getenv("PARLAB_CC");
   int argc = 0;
-  char **argv = calloc((size_t)(lab->ncflags + lab->nldflags + 10), sizeof *argv);
+  char **argv = calloc((size_t)(lab->ncflags + lab->nldflags + lab->nsupport + 10), sizeof *argv);
   if (!argv) goto done;
   argv[argc++] = (char *)(cc && *cc ? cc : "cc");
   for (int i = 0; i < lab->ncflags; i++) argv[argc++] = lab->cflags[i];
@@ -309,6 +323,7 @@ static int compile(run_ctx *c, const char *src, const char *name, const char *ou
   argv[argc++] = "-o";
   argv[argc++] = (char *)out;
   argv[argc++] = (char *)name;
+  for (int i = 0; i < lab->nsupport; i++) argv[argc++] = lab->support[i];
   for (int i = 0; i < lab->nldflags; i++) argv[argc++] = lab->ldflags[i];
   argv[argc] = NULL;
   grd_proc_out po;
@@ -374,6 +389,7 @@ static int run_check_once(lua_State *L, run_ctx *c, int def_ref, int jail_ref, i
   c->deadline = eng_now() + ci->timeout_s;
   c->timed = 0;
   c->elapsed = 0;
+  c->call_limit = 0;
   lx_set_deadline(L, ci->timeout_s + 1.0);
   int top = lua_gettop(L);
   lua_getglobal(L, "__parlab");

@@ -202,6 +202,13 @@ int lx_lab_load(const char *dir, lx_lab **out, char **err) {
   lab->lang = field_str(L, s, "lang");
   if ((rc = str_list(L, s, "cflags", &lab->cflags, &lab->ncflags))) goto done;
   if ((rc = str_list(L, s, "ldflags", &lab->ldflags, &lab->nldflags))) goto done;
+  if ((rc = str_list(L, s, "support", &lab->support, &lab->nsupport))) goto done;
+  for (int i = 0; i < lab->nsupport; i++) {
+    char *full = NULL;
+    if (asprintf(&full, "%s/%s", dir, lab->support[i]) < 0) { rc = PL_ENOMEM; goto done; }
+    free(lab->support[i]);
+    lab->support[i] = full;
+  }
   lua_pop(L, 1);
   if ((rc = str_list(L, t, "hints", &lab->hints, &lab->nhints))) goto done;
 
@@ -260,6 +267,8 @@ int lx_lab_load(const char *dir, lx_lab **out, char **err) {
       (rc = need_file(path, lab->solution, err)) ||
       (lab->baseline && (rc = need_file(path, lab->baseline, err))))
     goto done;
+  for (int i = 0; i < lab->nsupport; i++)
+    if ((rc = need_file(path, lab->support[i], err))) goto done;
   rc = 0;
 done:
   lx_close(L);
@@ -290,6 +299,7 @@ void lx_lab_free(lx_lab *lab) {
   free(lab->starter); free(lab->solution); free(lab->baseline);
   free_list(lab->cflags, lab->ncflags);
   free_list(lab->ldflags, lab->nldflags);
+  free_list(lab->support, lab->nsupport);
   free_list(lab->hints, lab->nhints);
   for (int i = 0; i < lab->nexports; i++) { free(lab->exports[i].name); free(lab->exports[i].sig); }
   free(lab->exports);

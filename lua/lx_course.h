@@ -61,6 +61,7 @@ typedef struct lx_lab {
   char *starter, *solution, *baseline; /* paths; baseline may be NULL */
   char **cflags; int ncflags;
   char **ldflags; int nldflags;
+  char **support; int nsupport;  /* lab-provided C files, full paths */
   lx_export *exports; int nexports;
   char **hints; int nhints;
   lx_check_info *checks; int nchecks;

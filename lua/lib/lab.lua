@@ -105,6 +105,9 @@ function lab(def)
     api_error("lab: id '" .. def.id .. "' may hold only letters, digits, '-' and '_'", 1, "id")
   end
   local sub = def.submission
+  -- submission.support: C files from the lab folder compiled together with
+  -- the student's file (harness code the lab provides, e.g. instrumented
+  -- locks). They run in the jail with the submission: never put secrets in them.
   if type(sub.file) ~= "string" or not sub.file:match("^[%w][%w%-_%.]*$") then
     api_error("lab: submission.file must be a plain file name such as \"sum.c\"", 1, "submission")
   end
@@ -112,7 +115,7 @@ function lab(def)
   if sub.lang ~= "c" then
     api_error("lab: submission.lang '" .. tostring(sub.lang) .. "' is not supported yet (use \"c\")", 1, "submission")
   end
-  for _, k in ipairs { "cflags", "ldflags" } do
+  for _, k in ipairs { "cflags", "ldflags", "support" } do
     sub[k] = sub[k] or {}
     for i, f in ipairs(sub[k]) do
       if type(f) ~= "string" then api_error("lab: submission." .. k .. "[" .. i .. "] must be a string", 1) end
@@ -217,6 +220,15 @@ function T:at_most(got, want, msg)
   if not (got <= want) then
     fail(label(msg) .. "expected at most " .. fmt(want) .. ", got " .. string.format("%.4g", got))
   end
+end
+
+--- t:limit(seconds): the longest any later t.sub / t.baseline call in this
+--- check may run (it is also bounded by the check's own timeout). A call
+--- that runs past it raises { crash = "time limit ..." }, which the check
+--- may catch with pcall to explain the hang (see dining-philosophers).
+function T:limit(seconds)
+  if type(seconds) ~= "number" or seconds <= 0 then api_error("limit: seconds must be > 0", 1) end
+  self._jail.set_call_limit(seconds)
 end
 
 --- t:log(fmt, ...) adds a line to the check's message (shown pass or fail).
