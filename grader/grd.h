@@ -25,6 +25,12 @@ typedef struct grd_check_result {
   char *message;    /* failure reason or summary, "" when none */
   double seconds;   /* wall time the check took */
   int attempts;     /* > 1 when a timed check was re-measured */
+  /* Figures of t:scaling (lab.lua's t.figures), for the TUI's speedup
+   * chart: median seconds at each thread count, and the serial baseline's
+   * median (0: the lab has no baseline). npoints == 0: none measured. */
+  int npoints;
+  double threads[8], times[8];
+  double baseline_s;
 } grd_check_result;
 
 typedef struct grd_result {
@@ -38,6 +44,7 @@ typedef struct grd_result {
   char **diagnostics; /* compiler output lines, lab errors */
   int ndiagnostics;
   double seconds;
+  int weak_jail;     /* graded with the instructor's --weak-jail */
 } grd_result;
 
 typedef enum {
@@ -65,6 +72,8 @@ typedef struct grd_opts {
   grd_progress_fn progress;
   void *progress_arg;
   const char *scratch_root;/* where jail scratch folders go; NULL: $TMPDIR */
+  int weak_jail;           /* accept a jail without namespaces when they are
+                              unavailable (recorded in the result) */
 } grd_opts;
 
 /* Returns 0 when grading ran (whatever the score), PL_ESANDBOX when the
@@ -94,5 +103,8 @@ int grd_workspace_start(const char *home, const lx_lab *lab, int force, char **o
 /* Entry point of the jail process (`parlab __jail ...`), started only by
  * the grader itself; returns the process exit code. */
 int grd_jail_main(int argc, char **argv);
+/* `parlab __luacheck FILE`: parse a Lua submission (the grader's "compiler"
+ * for Lua labs), in a limited child process. */
+int grd_luacheck_main(int argc, char **argv);
 
 #endif

@@ -35,7 +35,8 @@ const char *grd__type_name(grd_type t);
 
 /* ---- wire protocol (SOCK_SEQPACKET, one message per datagram) ---- */
 
-enum { GRD_OP_HELLO = 1, GRD_OP_CALL = 2, GRD_OP_THREADS = 3 };
+enum { GRD_OP_HELLO = 1, GRD_OP_CALL = 2, GRD_OP_THREADS = 3,
+       GRD_OP_LCALL = 4 /* Lua submission: lx_serial payload follows the header */ };
 enum { GRD_A_NULL = 0, GRD_A_INT = 1, GRD_A_NUM = 2, GRD_A_ARRAY = 3, GRD_A_STR = 4 };
 
 typedef struct grd_wire_arg {
@@ -72,8 +73,12 @@ typedef struct grd_wire_rep {
 typedef struct grd_jail grd_jail;
 
 typedef struct grd_jail_cfg {
-  const char *so_path;     /* shared object to load */
+  const char *so_path;     /* shared object to load, or the .lua file */
+  int lua;                 /* a Lua submission: run so_path in a sandboxed state */
   const char *scratch;     /* private working directory (created by caller) */
+  const char *newroot;     /* empty folder the jail's root file system is built on */
+  const char *ro_dir;      /* the build folder, visible read-only */
+  int weak;                /* the instructor accepted a jail without namespaces */
   char *const *specs;      /* "name:signature", one per export */
   int nexports;
   double cpu_s;            /* RLIMIT_CPU */
@@ -95,11 +100,20 @@ pid_t grd__jail_pid(const grd_jail *j);
 int grd__jail_request(grd_jail *j, const grd_wire_req *req, size_t len,
                       const int *fds, int nfds, double deadline,
                       grd_wire_rep *rep, double *seconds, char **err);
+/* Bytes that followed the last reply's header (Lua results), owned by
+ * the jail until the next request. */
+const char *grd__jail_payload(grd_jail *j, size_t *len);
+/* Descriptors that came with the last reply; the caller owns them. */
+const int *grd__jail_payload_fds(grd_jail *j, int *n);
 /* Whether the array with this id was already handed to the jail; marks it. */
 int grd__jail_knows_array(grd_jail *j, uint64_t id);
 void grd__jail_stop(grd_jail *j, int stop); /* SIGSTOP / SIGCONT the group */
 /* Last captured output lines (owned by the jail). */
 const char *grd__jail_output_tail(grd_jail *j);
+
+struct grd_sandbox;
+/* Defaults for a sandbox plan (grd_sandbox.h): ids, rlimits, id maps. */
+void grd__sandbox_defaults(struct grd_sandbox *sb, double cpu_s, size_t mem_bytes);
 
 /* The exe the jail runs: $PARLAB_JAIL_EXE or /proc/self/exe. */
 const char *grd__jail_exe(void);
@@ -111,8 +125,12 @@ typedef struct grd_proc_out {
   char *output;  /* stdout+stderr, capped (caller frees) */
 } grd_proc_out;
 
-int grd__run_tool(char *const argv[], const char *cwd, double wall_s,
-                  size_t out_cap, grd_proc_out *out);
+/* Run a tool (the compiler, the Lua syntax check) in the sandbox: cwd is
+ * its one writable folder, newroot an empty folder for its root; weak as
+ * for the jail. A sandbox set-up failure returns PL_ESANDBOX with the
+ * reason in out->output. */
+int grd__run_tool(char *const argv[], const char *cwd, const char *newroot, int weak,
+                  double wall_s, size_t out_cap, grd_proc_out *out);
 
 /* Scratch folders under a per-run root (mode 0711). */
 int grd__mkdtemp(const char *root, const char *prefix, char **out);

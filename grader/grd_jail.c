@@ -24,11 +24,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <grp.h>
 
 #include "eng_measure.h"
 #include "grd_int.h"
+#include "grd_sandbox.h"
 #include "pl_err.h"
 
 #define TAIL_CAP 4096          /* bytes of recent output kept for messages */
@@ -49,6 +51,10 @@ struct grd_jail {
   grd_progress_fn progress;
   void *progress_arg;
   char tail_text[TAIL_CAP + 64];
+  char *rbuf;                /* last reply: header + payload */
+  size_t rlen;
+  int rfds[GRD_MAX_ARGS];    /* descriptors that came with it (Lua results) */
+  int nrfds;
 };
 
 const char *grd__jail_exe(void) {
@@ -175,12 +181,22 @@ static char *describe_exit(grd_jail *j, int st, const char *what) {
   return msg;
 }
 
-static void reap(grd_jail *j, int *status) {
+/* End the jail and collect its status. grace > 0: the jail is already
+ * ending (its channel closed), so give its wrapper processes a moment to
+ * report how the submission died before killing what is left. */
+static void reap(grd_jail *j, int *status, double grace) {
   if (!j->pid) return;
+  int st = 0;
+  pid_t got = 0;
+  double until = eng_now() + grace;
+  while (grace > 0 && (got = waitpid(j->pid, &st, WNOHANG)) == 0 && eng_now() < until) {
+    struct timespec ts = {0, 2000000};
+    nanosleep(&ts, NULL);
+  }
   kill(-j->pid, SIGKILL);
   kill(j->pid, SIGKILL);
-  int st = 0;
-  while (waitpid(j->pid, &st, 0) < 0 && errno == EINTR) {}
+  if (got != j->pid)
+    while (waitpid(j->pid, &st, 0) < 0 && errno == EINTR) {}
   if (status) *status = st;
   j->pid = 0;
   j->alive = 0;
@@ -191,75 +207,34 @@ static void reap(grd_jail *j, int *status) {
   if (j->line_len) emit_line(j);
 }
 
-/* ---- child side between fork and exec: async-signal-safe calls only ---- */
-
-static void child_fail(int fd, const char *step) {
-  grd_wire_rep rep;
-  memset(&rep, 0, sizeof rep);
-  rep.status = PL_ESANDBOX;
-  int e = errno;
-  const char *es = strerror(e);
-  size_t n = 0;
-  const char *parts[] = {"jail set-up failed: ", step, ": ", es};
-  for (int i = 0; i < 4; i++)
-    for (const char *p = parts[i]; *p && n < sizeof rep.msg - 1; p++) rep.msg[n++] = *p;
-  (void)!write(fd, &rep, sizeof rep);
-  _exit(127);
-}
-
-typedef struct child_plan {
-  int ctl, out, devnull;
-  pid_t parent;
-  const char *scratch;
-  const char *exe;
-  char **argv, **envp;
-  int drop_ids;
-  uid_t uid;
-  gid_t gid;
-  struct rlimit cpu, as, nproc, fsize, nofile, core;
-} child_plan;
-
-static void child_setup(const child_plan *p) {
-  int ctl = p->ctl;
-  if (setsid() < 0) child_fail(ctl, "setsid");
-  if (dup2(p->devnull, 0) < 0 || dup2(p->out, 1) < 0 || dup2(p->out, 2) < 0 || dup2(ctl, 3) < 0)
-    child_fail(ctl, "dup2");
-  ctl = 3;
-  if (close_range(4, ~0U, 0) < 0) child_fail(ctl, "close_range");
-  if (chdir(p->scratch) < 0) child_fail(ctl, "chdir to scratch");
-  /* No network: a fresh network namespace has only a downed loopback.
-   * Unprivileged users get one inside a user namespace. */
-  int net = unshare(CLONE_NEWNET) == 0;
-  if (!net && !p->drop_ids) net = unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0;
-  /* Without a namespace the jail's seccomp filter still refuses every
-   * socket family but AF_UNIX; it is told through the environment. */
-  if (!net) {
-    for (char **e = p->envp; *e; e++)
-      if (!strcmp(*e, "PARLAB_JAIL_NETNS=1")) (*e)[18] = '0';
-  }
-  if (p->drop_ids) {
-    if (setgroups(0, NULL) < 0) child_fail(ctl, "setgroups");
-    if (setgid(p->gid) < 0) child_fail(ctl, "setgid");
-    if (setuid(p->uid) < 0) child_fail(ctl, "setuid");
-  }
-  if (setrlimit(RLIMIT_CPU, &p->cpu) < 0) child_fail(ctl, "RLIMIT_CPU");
-  if (setrlimit(RLIMIT_AS, &p->as) < 0) child_fail(ctl, "RLIMIT_AS");
-  if (setrlimit(RLIMIT_NPROC, &p->nproc) < 0) child_fail(ctl, "RLIMIT_NPROC");
-  if (setrlimit(RLIMIT_FSIZE, &p->fsize) < 0) child_fail(ctl, "RLIMIT_FSIZE");
-  if (setrlimit(RLIMIT_NOFILE, &p->nofile) < 0) child_fail(ctl, "RLIMIT_NOFILE");
-  if (setrlimit(RLIMIT_CORE, &p->core) < 0) child_fail(ctl, "RLIMIT_CORE");
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) child_fail(ctl, "no_new_privs");
-  /* After setuid: a credential change clears the parent-death signal. */
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) child_fail(ctl, "pdeathsig");
-  if (getppid() != p->parent) _exit(126);
-  execve(p->exe, p->argv, p->envp);
-  child_fail(ctl, "exec");
+/* Fill the parts of a sandbox plan common to the jail and the tools. */
+void grd__sandbox_defaults(grd_sandbox *sb, double cpu_s, size_t mem_bytes) {
+  memset(sb, 0, sizeof *sb);
+  sb->ctl = -1;
+  sb->exe_fd = -1;
+  sb->parent = getpid();
+  sb->as_root = geteuid() == 0;
+  grd__jail_ids(&sb->uid, &sb->gid);
+  sb->outer_uid = getuid();
+  sb->outer_gid = getgid();
+  snprintf(sb->uid_map, sizeof sb->uid_map, "%u %u 1", (unsigned)sb->outer_uid, (unsigned)sb->outer_uid);
+  snprintf(sb->gid_map, sizeof sb->gid_map, "%u %u 1", (unsigned)sb->outer_gid, (unsigned)sb->outer_gid);
+  rlim_t cpu = (rlim_t)(cpu_s > 1 ? cpu_s : 1);
+  sb->cpu = (struct rlimit){cpu, cpu + 1};
+  rlim_t as = mem_bytes ? mem_bytes : (rlim_t)4 << 30;
+  sb->as = (struct rlimit){as, as};
+  long tasks = count_user_tasks(sb->as_root ? sb->uid : getuid());
+  rlim_t np = (rlim_t)tasks + 64;
+  sb->nproc = (struct rlimit){np, np};
+  sb->fsize = (struct rlimit){(rlim_t)64 << 20, (rlim_t)64 << 20};
+  sb->nofile = (struct rlimit){64, 64};
+  sb->core = (struct rlimit){0, 0};
 }
 
 int grd__jail_start(const grd_jail_cfg *cfg, grd_jail **out, char **err) {
   *out = NULL;
   *err = NULL;
-  int sv[2] = {-1, -1}, op[2] = {-1, -1}, devnull = -1;
+  int sv[2] = {-1, -1}, op[2] = {-1, -1}, devnull = -1, exe = -1;
   int rc = PL_ESANDBOX;
   char **argv = NULL;
   char *envp[8] = {0};
@@ -270,17 +245,19 @@ int grd__jail_start(const grd_jail_cfg *cfg, grd_jail **out, char **err) {
   j->progress_arg = cfg->progress_arg;
 
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0 ||
-      pipe2(op, O_CLOEXEC) < 0 || (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0) {
+      pipe2(op, O_CLOEXEC) < 0 || (devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0 ||
+      (exe = open(grd__jail_exe(), O_RDONLY | O_CLOEXEC)) < 0) {
     if (asprintf(err, "jail set-up failed: %s", strerror(errno)) < 0) *err = NULL;
     goto done;
   }
 
-  /* argv: parlab __jail SO NAME:SIG ... */
-  argv = calloc((size_t)(4 + cfg->nexports), sizeof *argv);
+  /* argv: parlab __jail [--lua] FILE NAME:SIG ... */
+  argv = calloc((size_t)(5 + cfg->nexports), sizeof *argv);
   if (!argv) { rc = PL_ENOMEM; goto done; }
   int a = 0;
   argv[a++] = "parlab-jail";
   argv[a++] = "__jail";
+  if (cfg->lua) argv[a++] = "--lua";
   argv[a++] = (char *)cfg->so_path;
   for (int i = 0; i < cfg->nexports; i++) argv[a++] = cfg->specs[i];
   argv[a] = NULL;
@@ -288,36 +265,35 @@ int grd__jail_start(const grd_jail_cfg *cfg, grd_jail **out, char **err) {
   int threads = cfg->threads > 0 ? cfg->threads : 1;
   if (asprintf(&envp[0], "OMP_NUM_THREADS=%d", threads) < 0 ||
       asprintf(&envp[1], "HOME=%s", cfg->scratch) < 0 ||
-      asprintf(&envp[2], "PARLAB_JAIL_PARENT=%d", (int)getpid()) < 0 ||
+      asprintf(&envp[2], "PARLAB_NUM_THREADS=%d", threads) < 0 ||
       !(envp[3] = strdup("PATH=/usr/bin:/bin")) || !(envp[4] = strdup("LANG=C.UTF-8")) ||
-      !(envp[5] = strdup("PARLAB_JAIL_NETNS=1"))) {
+      /* OpenBLAS starts a thread pool when it loads: one thread is enough
+       * for a process that does not use it. */
+      !(envp[5] = strdup("OPENBLAS_NUM_THREADS=1"))) {
     rc = PL_ENOMEM;
     goto done;
   }
 
-  child_plan plan = {
-    .ctl = sv[1], .out = op[1], .devnull = devnull, .parent = getpid(),
-    .scratch = cfg->scratch, .exe = grd__jail_exe(), .argv = argv, .envp = envp,
-    .drop_ids = geteuid() == 0,
-  };
-  grd__jail_ids(&plan.uid, &plan.gid);
-  rlim_t cpu = (rlim_t)(cfg->cpu_s > 1 ? cfg->cpu_s : 1);
-  plan.cpu = (struct rlimit){cpu, cpu + 1};
-  rlim_t as = cfg->mem_bytes ? cfg->mem_bytes : (rlim_t)4 << 30;
-  plan.as = (struct rlimit){as, as};
-  long tasks = plan.drop_ids ? count_user_tasks(plan.uid) : count_user_tasks(getuid());
-  rlim_t np = (rlim_t)tasks + 64;
-  plan.nproc = (struct rlimit){np, np};
-  plan.fsize = (struct rlimit){(rlim_t)64 << 20, (rlim_t)64 << 20};
-  plan.nofile = (struct rlimit){64, 64};
-  plan.core = (struct rlimit){0, 0};
+  grd_sandbox sb;
+  grd__sandbox_defaults(&sb, cfg->cpu_s, cfg->mem_bytes);
+  sb.ctl = sv[1];
+  sb.out = op[1];
+  sb.devnull = devnull;
+  sb.exe_fd = exe;
+  sb.argv = argv;
+  sb.envp = envp;
+  sb.newroot = cfg->newroot;
+  sb.rw_dir = cfg->scratch;
+  sb.ro_dirs[0] = cfg->ro_dir;
+  sb.cwd = cfg->scratch;
+  sb.weak = cfg->weak;
 
   pid_t pid = fork();
   if (pid < 0) {
     if (asprintf(err, "jail set-up failed: fork: %s", strerror(errno)) < 0) *err = NULL;
     goto done;
   }
-  if (pid == 0) child_setup(&plan); /* never returns */
+  if (pid == 0) grd__sandbox_exec(&sb); /* never returns */
 
   j->pid = pid;
   j->alive = 1;
@@ -356,6 +332,7 @@ done:
   if (op[0] >= 0) close(op[0]);
   if (op[1] >= 0) close(op[1]);
   if (devnull >= 0) close(devnull);
+  if (exe >= 0) close(exe);
   for (int i = 0; envp[i]; i++) free(envp[i]);
   free(argv);
   grd__jail_free(j);
@@ -366,15 +343,27 @@ void grd__jail_free(grd_jail *j) {
   if (!j) return;
   if (j->pid) {
     if (j->stopped) kill(-j->pid, SIGCONT);
-    reap(j, NULL);
+    reap(j, NULL, 0);
   }
   if (j->ctl >= 0) close(j->ctl);
   if (j->out >= 0) close(j->out);
   free(j->known);
+  free(j->rbuf);
   free(j);
 }
 
 int grd__jail_alive(const grd_jail *j) { return j && j->alive; }
+
+const int *grd__jail_payload_fds(grd_jail *j, int *n) {
+  *n = j->nrfds;
+  j->nrfds = 0; /* the caller owns them now */
+  return j->rfds;
+}
+
+const char *grd__jail_payload(grd_jail *j, size_t *len) {
+  *len = j->rlen > sizeof(grd_wire_rep) ? j->rlen - sizeof(grd_wire_rep) : 0;
+  return j->rbuf ? j->rbuf + sizeof(grd_wire_rep) : NULL;
+}
 pid_t grd__jail_pid(const grd_jail *j) { return j ? j->pid : 0; }
 
 int grd__jail_knows_array(grd_jail *j, uint64_t id) {
@@ -420,14 +409,14 @@ int grd__jail_request(grd_jail *j, const grd_wire_req *req, size_t len, const in
   double t0 = eng_now();
   if (sendmsg(j->ctl, &mh, MSG_NOSIGNAL) < 0) {
     int st = 0;
-    reap(j, &st);
+    reap(j, &st, 1.0);
     *err = describe_exit(j, st, "the submission");
     return PL_ECRASH;
   }
   for (;;) {
     double left = deadline - eng_now();
     if (left <= 0) {
-      reap(j, NULL);
+      reap(j, NULL, 0);
       if (asprintf(err, "time limit exceeded (the call ran for %.1f s and was stopped)",
                    eng_now() - t0) < 0)
         *err = NULL;
@@ -445,14 +434,32 @@ int grd__jail_request(grd_jail *j, const grd_wire_req *req, size_t len, const in
     if (n <= 0) continue;
     if (pf[1].revents & (POLLIN | POLLHUP)) drain_output(j);
     if (pf[0].revents & POLLIN) {
-      ssize_t got = recv(j->ctl, rep, sizeof *rep, 0);
-      if (got == (ssize_t)sizeof *rep) {
+      if (!j->rbuf && !(j->rbuf = malloc(sizeof *rep + GRD_WIRE_MAX))) break;
+      union { char buf[CMSG_SPACE(sizeof(int) * GRD_MAX_ARGS)]; struct cmsghdr align; } rcm;
+      struct iovec riov = {j->rbuf, sizeof *rep + GRD_WIRE_MAX};
+      struct msghdr rmh = {.msg_iov = &riov, .msg_iovlen = 1, .msg_control = rcm.buf,
+                           .msg_controllen = sizeof rcm.buf};
+      ssize_t got = recvmsg(j->ctl, &rmh, MSG_CMSG_CLOEXEC);
+      j->nrfds = 0;
+      for (struct cmsghdr *c = CMSG_FIRSTHDR(&rmh); got > 0 && c; c = CMSG_NXTHDR(&rmh, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+        int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        for (int i = 0; i < k; i++) {
+          int fd;
+          memcpy(&fd, CMSG_DATA(c) + sizeof(int) * (size_t)i, sizeof fd);
+          if (j->nrfds < GRD_MAX_ARGS) j->rfds[j->nrfds++] = fd;
+          else close(fd);
+        }
+      }
+      if (got >= (ssize_t)sizeof *rep) {
         *seconds = eng_now() - t0;
+        j->rlen = (size_t)got;
+        memcpy(rep, j->rbuf, sizeof *rep);
         rep->msg[sizeof rep->msg - 1] = 0;
         return 0;
       }
       if (got > 0) {
-        reap(j, NULL);
+        reap(j, NULL, 0);
         *err = strdup("the jail sent a malformed reply");
         return PL_EPROTO;
       }
@@ -461,7 +468,7 @@ int grd__jail_request(grd_jail *j, const grd_wire_req *req, size_t len, const in
     if (pf[0].revents & (POLLHUP | POLLERR)) break;
   }
   int st = 0;
-  reap(j, &st);
+  reap(j, &st, 1.0);
   *err = describe_exit(j, st, "the submission");
   return PL_ECRASH;
 }

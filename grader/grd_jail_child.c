@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 #include "grd_int.h"
+#include "lx.h"
+#include "lx_serial.h"
 #include "pl_err.h"
 
 #define CTL 3
@@ -30,6 +32,26 @@ typedef struct mapped { uint64_t id; void *addr; size_t bytes; } mapped;
 
 static mapped *maps;
 static int nmaps, capmaps;
+
+/* Reply header plus payload bytes and descriptors (Lua results). */
+static void reply_payload(const char *data, size_t len, const int *fds, int nfds) {
+  grd_wire_rep rep;
+  memset(&rep, 0, sizeof rep);
+  struct iovec iov[2] = {{&rep, sizeof rep}, {(void *)data, len}};
+  union { char buf[CMSG_SPACE(sizeof(int) * GRD_MAX_ARGS)]; struct cmsghdr align; } cm;
+  struct msghdr mh = {.msg_iov = iov, .msg_iovlen = len ? 2 : 1};
+  if (nfds > GRD_MAX_ARGS) nfds = GRD_MAX_ARGS;
+  if (nfds > 0) {
+    mh.msg_control = cm.buf;
+    mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+    memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
+  }
+  if (sendmsg(CTL, &mh, MSG_NOSIGNAL) < 0) _exit(0);
+}
 
 static void reply(int status, const char *msg) {
   grd_wire_rep rep;
@@ -207,6 +229,97 @@ static void serve_call(export_fn *ex, int nex, char *msg, size_t len, int *fds, 
   if (send(CTL, &rep, sizeof rep, MSG_NOSIGNAL) < 0) _exit(0);
 }
 
+
+/* ---- Lua submissions ---- */
+
+/* The student's file runs in a sandboxed state (lx_open): it returns a
+ * table of functions, or defines them as globals. */
+static lua_State *lua_load_submission(const char *file, int nex, char **names, char *errbuf,
+                                      size_t errcap) {
+  lua_State *L = NULL;
+  lx_limits lim = {.mem_bytes = (size_t)1 << 30};
+  if (lx_open(&lim, &L)) {
+    snprintf(errbuf, errcap, "cannot create a Lua state");
+    return NULL;
+  }
+  char *err = NULL;
+  const char *base = strrchr(file, '/');
+  base = base ? base + 1 : file;
+  if (lx_dofile(L, file, 1, &err)) {
+    /* Show the student's file name, not the scratch path. */
+    const char *at = err ? strstr(err, base) : NULL;
+    snprintf(errbuf, errcap, "%s", at ? at : (err ? err : "cannot run the submission"));
+    free(err);
+    lx_close(L);
+    return NULL;
+  }
+  if (!lua_istable(L, -1)) {
+    lua_pop(L, 1);
+    lua_pushglobaltable(L);
+  }
+  for (int i = 0; i < nex; i++) {
+    char *colon = strchr(names[i], ':');
+    if (colon) *colon = 0;
+    lua_getfield(L, -1, names[i]);
+    int ok = lua_isfunction(L, -1);
+    lua_pop(L, 1);
+    if (!ok) {
+      snprintf(errbuf, errcap,
+               "%s does not define the function %s (return it in a table at the end of the "
+               "file, as `return { %s = %s }`)", base, names[i], names[i], names[i]);
+      lx_close(L);
+      return NULL;
+    }
+  }
+  lua_setfield(L, LUA_REGISTRYINDEX, "parlab.exports");
+  return L;
+}
+
+static void lua_serve_call(lua_State *L, char **names, int nex, const char *msg, size_t len,
+                           int *fds, int nfds) {
+  const grd_wire_req *req = (const grd_wire_req *)msg;
+  if (req->export_index >= (uint32_t)nex) { reply(PL_EPROTO, "bad request"); return; }
+  int top = lua_gettop(L);
+  lua_getfield(L, LUA_REGISTRYINDEX, "parlab.exports");
+  lua_getfield(L, -1, names[req->export_index]);
+  char *err = NULL;
+  int nargs = lx_deserialize(L, msg + sizeof *req, len - sizeof *req, LX_SER_PROCESS, fds, nfds, &err);
+  if (nargs < 0) {
+    reply(PL_EPROTO, err ? err : "cannot read the arguments");
+    free(err);
+    lua_settop(L, top);
+    return;
+  }
+  if (lx_pcall(L, nargs, LUA_MULTRET, &err)) {
+    reply(PL_ELUA, err ? err : "error");
+    free(err);
+    lua_settop(L, top);
+    return;
+  }
+  int nres = lua_gettop(L) - top - 1;
+  lx_buf b;
+  lx_buf_init(&b);
+  for (int i = 1; i <= nres; i++) {
+    char what[32];
+    snprintf(what, sizeof what, "result %d", i);
+    if (lx_serialize(L, top + 1 + i, LX_SER_PROCESS, what, &b, &err)) {
+      reply(PL_EINVAL, err ? err : "cannot send the result");
+      free(err);
+      lx_buf_free(&b);
+      lua_settop(L, top);
+      return;
+    }
+  }
+  if (b.len > GRD_WIRE_MAX) {
+    reply(PL_EINVAL, "the result is larger than 64 KiB: return an engine array for bulk data");
+  } else {
+    fflush(stdout);
+    reply_payload(b.data, b.len, b.fds, b.nfds);
+  }
+  lx_buf_free(&b);
+  lua_settop(L, top);
+}
+
 int grd_jail_main(int argc, char **argv) {
   /* argv: parlab __jail SO NAME:SIG... */
   if (argc < 3) {
@@ -215,8 +328,13 @@ int grd_jail_main(int argc, char **argv) {
   }
   setvbuf(stdout, NULL, _IOLBF, 0);
   signal(SIGPIPE, SIG_DFL);
-  const char *ns = getenv("PARLAB_JAIL_NETNS");
-  if (install_filter(ns && *ns == '1')) {
+  int lua_mode = !strcmp(argv[2], "--lua");
+  if (lua_mode) {
+    argv++;
+    argc--;
+  }
+  lua_State *LS = NULL;
+  if (install_filter(1)) {
     reply(PL_ESANDBOX, "jail set-up failed: cannot install the seccomp filter");
     return 3;
   }
@@ -246,7 +364,21 @@ int grd_jail_main(int argc, char **argv) {
     }
     if ((size_t)n < sizeof(grd_wire_req)) { reply(PL_EPROTO, "short request"); continue; }
     grd_wire_req *req = (grd_wire_req *)msg;
-    if (req->op == GRD_OP_HELLO) {
+    if (req->op == GRD_OP_HELLO && lua_mode) {
+      if (!loaded && !(LS = lua_load_submission(argv[2], nex, argv + 3, errbuf, sizeof errbuf))) {
+        reply(PL_EINVAL, errbuf);
+        return 1;
+      }
+      loaded = 1;
+      reply(0, NULL);
+    } else if (req->op == GRD_OP_LCALL && lua_mode && loaded) {
+      lua_serve_call(LS, argv + 3, nex, msg, (size_t)n, fds, nfds);
+    } else if (req->op == GRD_OP_THREADS && lua_mode) {
+      char v[16];
+      snprintf(v, sizeof v, "%d", req->threads);
+      setenv("PARLAB_NUM_THREADS", v, 1);
+      reply(0, NULL);
+    } else if (req->op == GRD_OP_HELLO) {
       if (loaded) { reply(0, NULL); continue; }
       handle = dlopen(argv[2], RTLD_NOW | RTLD_LOCAL);
       if (!handle) {

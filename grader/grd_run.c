@@ -24,6 +24,7 @@
 #include "grd_int.h"
 #include "lx.h"
 #include "lx_engine.h"
+#include "lx_serial.h"
 #include "pl_err.h"
 
 enum { J_SUB = 0, J_BASE = 1, J_COUNT = 2 };
@@ -44,6 +45,7 @@ typedef struct run_ctx {
   int fatal;                /* PL_ESANDBOX: refuse to grade */
   char *fatal_msg;
   int njails;
+  int lua;                  /* a Lua submission (lab lang "lua") */
 } run_ctx;
 
 static run_ctx *ctx_of(lua_State *L) { return lua_touserdata(L, lua_upvalueindex(1)); }
@@ -66,9 +68,13 @@ static int raise_crash(lua_State *L, const char *msg) {
 static grd_jail *get_jail(lua_State *L, run_ctx *c, int w) {
   if (c->jail[w]) return c->jail[w];
   if (!c->so[w]) luaL_error(L, "this lab has no baseline");
-  char *scratch = NULL, *err = NULL;
+  char *scratch = NULL, *err = NULL, *root = NULL;
   int rc = grd__mkdtemp(c->rundir, w == J_SUB ? "jail" : "base", &scratch);
-  if (rc) return luaL_error(L, "cannot create a scratch folder: %s", strerror(errno)), NULL;
+  if (!rc) rc = grd__mkdtemp(c->rundir, "root", &root);
+  if (rc) {
+    free(scratch);
+    return luaL_error(L, "cannot create a scratch folder: %s", strerror(errno)), NULL;
+  }
   if (geteuid() == 0) {
     uid_t u; gid_t g;
     grd__jail_ids(&u, &g);
@@ -78,7 +84,8 @@ static grd_jail *get_jail(lua_State *L, run_ctx *c, int w) {
   const lx_check_info *ci = NULL;
   (void)ci;
   grd_jail_cfg cfg = {
-    .so_path = c->so[w], .scratch = scratch, .specs = c->specs, .nexports = c->lab->nexports,
+    .so_path = c->so[w], .lua = c->lua, .scratch = scratch, .newroot = root,
+    .ro_dir = c->builddir, .weak = c->o->weak_jail, .specs = c->specs, .nexports = c->lab->nexports,
     .cpu_s = (c->deadline - eng_now()) * eng_cores() + 2, .mem_bytes = 0,
     .threads = c->threads[w] > 0 ? c->threads[w] : eng_default_threads(),
     .progress = w == J_SUB ? c->o->progress : NULL, .progress_arg = c->o->progress_arg,
@@ -86,6 +93,7 @@ static grd_jail *get_jail(lua_State *L, run_ctx *c, int w) {
   grd_jail *j = NULL;
   rc = grd__jail_start(&cfg, &j, &err);
   free(scratch);
+  free(root);
   c->njails++;
   if (rc == PL_ESANDBOX || rc == PL_ENOMEM) {
     c->fatal = PL_ESANDBOX;
@@ -123,6 +131,88 @@ static double call_deadline(const run_ctx *c) {
   return d;
 }
 
+/* Send a request, freezing the other jails while a timed one runs. On a
+ * crash the jail is dropped and the crash error is raised. */
+static void request(lua_State *L, run_ctx *c, int w, grd_jail *j, const char *name,
+                    const grd_wire_req *req, size_t len, const int *fds, int nfds,
+                    grd_wire_rep *rep) {
+  double secs = 0;
+  char *err = NULL;
+  for (int k = 0; k < J_COUNT; k++)
+    if (c->timed && k != w) grd__jail_stop(c->jail[k], 1);
+  int rc = grd__jail_request(j, req, len, fds, nfds, call_deadline(c), rep, &secs, &err);
+  for (int k = 0; k < J_COUNT; k++)
+    if (k != w) grd__jail_stop(c->jail[k], 0);
+  if (rc) {
+    grd__jail_free(j);
+    c->jail[w] = NULL;
+    char *m = NULL;
+    if (asprintf(&m, "%s(): %s", name, err ? err : pl_strerror(rc)) < 0) m = NULL;
+    free(err);
+    lua_pushstring(L, m ? m : "the submission crashed");
+    free(m);
+    raise_crash(L, lua_tostring(L, -1));
+  }
+  if (rep->status) {
+    /* The submission's own Lua error: already "file:line: message". */
+    if (rep->status == PL_ELUA) raise_crash(L, rep->msg);
+    lua_pushfstring(L, "%s(): %s", name, rep->msg);
+    raise_crash(L, lua_tostring(L, -1));
+  }
+  c->elapsed += secs;
+}
+
+/* A call into a Lua submission: arguments and results copied with
+ * lx_serial; engine arrays travel as sealed (read-only) memfds. */
+static int lua_call_export(lua_State *L, run_ctx *c, int w, const char *name, int ei) {
+  grd_jail *j = get_jail(L, c, w);
+  static char msgbuf[sizeof(grd_wire_req) + GRD_WIRE_MAX];
+  grd_wire_req *req = (grd_wire_req *)msgbuf;
+  memset(req, 0, sizeof *req);
+  req->op = GRD_OP_LCALL;
+  req->export_index = (uint32_t)ei;
+  int top = lua_gettop(L);
+  lx_buf b;
+  lx_buf_init(&b);
+  char *err = NULL;
+  for (int i = 3; i <= top; i++) {
+    eng_array *arr = lx_toarray(L, i);
+    if (arr && eng_array_len(arr) > 0 && !eng_array_is_sealed(arr) && eng_array_seal(arr))
+      return luaL_error(L, "%s: cannot make argument %d read-only", name, i - 2);
+    char what[32];
+    snprintf(what, sizeof what, "argument %d", i - 2);
+    if (lx_serialize(L, i, LX_SER_PROCESS, what, &b, &err)) {
+      lua_pushfstring(L, "%s: %s", name, err ? err : "cannot copy an argument");
+      free(err);
+      lx_buf_free(&b);
+      return lua_error(L);
+    }
+  }
+  if (b.len > GRD_WIRE_MAX || b.nfds > GRD_MAX_ARGS) {
+    lx_buf_free(&b);
+    return luaL_error(L, "%s: arguments larger than 64 KiB (pass bulk data as engine arrays)", name);
+  }
+  memcpy(msgbuf + sizeof *req, b.data, b.len);
+  size_t len = sizeof *req + b.len;
+  int fds[GRD_MAX_ARGS], nfds = b.nfds;
+  memcpy(fds, b.fds, sizeof(int) * (size_t)nfds);
+  lx_buf_free(&b);
+  grd_wire_rep rep;
+  request(L, c, w, j, name, req, len, fds, nfds, &rep);
+  size_t plen;
+  const char *payload = grd__jail_payload(j, &plen);
+  int nrfds;
+  const int *rfds = grd__jail_payload_fds(j, &nrfds);
+  lua_settop(L, top);
+  int n = lx_deserialize(L, payload, plen, LX_SER_PROCESS, rfds, nrfds, &err);
+  if (n < 0) {
+    lua_pushfstring(L, "%s(): %s", name, err ? err : "cannot read the results");
+    free(err);
+    return raise_crash(L, lua_tostring(L, -1));
+  }
+  return n;
+}
+
 /* jail.call(which, name, ...) */
 static int l_call(lua_State *L) {
   run_ctx *c = ctx_of(L);
@@ -130,6 +220,7 @@ static int l_call(lua_State *L) {
   const char *name = luaL_checkstring(L, 2);
   int ei = export_index(c->lab, name);
   if (ei < 0) return luaL_error(L, "'%s' is not among this lab's exports", name);
+  if (c->lua) return lua_call_export(L, c, w, name, ei);
   const grd_sig *sig = &c->sigs[ei];
   int given = lua_gettop(L) - 2;
   if (given != sig->nargs)
@@ -200,25 +291,7 @@ static int l_call(lua_State *L) {
     }
   }
   grd_wire_rep rep;
-  double secs = 0;
-  char *err = NULL;
-  for (int k = 0; k < J_COUNT; k++)
-    if (c->timed && k != w) grd__jail_stop(c->jail[k], 1);
-  int rc = grd__jail_request(j, req, sizeof *req + strs, fds, nfds, call_deadline(c), &rep, &secs, &err);
-  for (int k = 0; k < J_COUNT; k++)
-    if (k != w) grd__jail_stop(c->jail[k], 0);
-  if (rc) {
-    grd__jail_free(j);
-    c->jail[w] = NULL;
-    char *m = NULL;
-    if (asprintf(&m, "%s(): %s", name, err ? err : pl_strerror(rc)) < 0) m = NULL;
-    free(err);
-    lua_pushstring(L, m ? m : "the submission crashed");
-    free(m);
-    return raise_crash(L, lua_tostring(L, -1));
-  }
-  if (rep.status) return raise_crash(L, rep.msg);
-  c->elapsed += secs;
+  request(L, c, w, j, name, req, sizeof *req + strs, fds, nfds, &rep);
   switch (rep.kind) {
   case GRD_A_INT: lua_pushinteger(L, rep.v.i); return 1;
   case GRD_A_NUM: lua_pushnumber(L, rep.v.d); return 1;
@@ -291,6 +364,26 @@ static void emit(const grd_opts *o, grd_event ev) {
   if (o->progress) o->progress(o->progress_arg, &ev);
 }
 
+/* A tool run in the sandbox, with a fresh root folder for it. A sandbox
+ * that cannot be set up makes grading refuse (PL_ESANDBOX). */
+static int run_tool(run_ctx *c, char **argv, double wall_s, grd_proc_out *po, grd_result *r) {
+  char *root = NULL;
+  int rc = grd__mkdtemp(c->rundir, "croot", &root);
+  if (rc) return rc;
+  rc = grd__run_tool(argv, c->builddir, root, c->o->weak_jail, wall_s, 64 * 1024, po);
+  free(root);
+  if (rc == PL_ESANDBOX) {
+    free(c->fatal_msg);
+    c->fatal_msg = po->output ? strdup(po->output) : strdup("the compiler's sandbox could not be set up");
+    if (c->fatal_msg) c->fatal_msg[strcspn(c->fatal_msg, "\n")] = 0;
+    c->fatal = PL_ESANDBOX;
+    free(po->output);
+    po->output = NULL;
+  }
+  (void)r;
+  return rc;
+}
+
 /* Compile src (copied into builddir as `name`) into builddir/out. */
 static int compile(run_ctx *c, const char *src, const char *name, const char *out,
                    grd_result *r, int is_student) {
@@ -312,6 +405,24 @@ static int compile(run_ctx *c, const char *src, const char *name, const char *ou
     if (fclose(f)) { rc = PL_EIO; goto done; }
     free(text);
   }
+  if (c->lua) {
+    /* A Lua "compile" parses the file in a limited child (nothing runs). */
+    /* Inside the sandbox /proc/self/exe is this very binary. */
+    char *argvl[] = {"/proc/self/exe", "__luacheck", (char *)name, NULL};
+    grd_proc_out po;
+    rc = run_tool(c, argvl, 20.0, &po, r);
+    if (rc) goto done;
+    if (po.output && *po.output) add_diag_lines(r, po.output);
+    rc = po.exited && po.status == 0 ? 0 : PL_ECOMPILE;
+    free(po.output);
+    chmod(dst, 0644);
+    if (rc == 0) {
+      free(so);
+      so = dst;
+      dst = NULL;
+    }
+    goto done;
+  }
   const char *cc = getenv("PARLAB_CC");
   int argc = 0;
   char **argv = calloc((size_t)(lab->ncflags + lab->nldflags + lab->nsupport + 10), sizeof *argv);
@@ -327,7 +438,7 @@ static int compile(run_ctx *c, const char *src, const char *name, const char *ou
   for (int i = 0; i < lab->nldflags; i++) argv[argc++] = lab->ldflags[i];
   argv[argc] = NULL;
   grd_proc_out po;
-  rc = grd__run_tool(argv, c->builddir, 60.0, 64 * 1024, &po);
+  rc = run_tool(c, argv, 60.0, &po, r);
   free(argv);
   if (rc) goto done;
   if (is_student && po.output && *po.output) add_diag_lines(r, po.output);
@@ -381,6 +492,43 @@ static void set_message(grd_check_result *cr, const char *msg) {
   cr->message = strdup(msg ? msg : "");
 }
 
+/* Copy t.figures (set by t:scaling in lib/lab.lua) into cr: the points
+ * the TUI charts. t is at stack index `t`. */
+static void read_figures(lua_State *L, int t, grd_check_result *cr) {
+  cr->npoints = 0;
+  cr->baseline_s = 0;
+  lua_getfield(L, t, "figures");
+  if (lua_istable(L, -1)) {
+    int f = lua_gettop(L);
+    lua_getfield(L, f, "baseline");
+    if (lua_istable(L, -1)) {
+      lua_getfield(L, -1, "median");
+      cr->baseline_s = lua_tonumber(L, -1);
+      lua_pop(L, 1);
+    }
+    lua_getfield(L, f, "threads");
+    lua_getfield(L, f, "times");
+    if (lua_istable(L, -2) && lua_istable(L, -1)) {
+      int n = (int)luaL_len(L, -2);
+      for (int k = 1; k <= n && cr->npoints < 8; k++) {
+        lua_geti(L, -2, k);
+        lua_Integer p = lua_tointeger(L, -1);
+        lua_gettable(L, -2); /* times[p] */
+        if (lua_istable(L, -1)) {
+          lua_getfield(L, -1, "median");
+          cr->threads[cr->npoints] = (double)p;
+          cr->times[cr->npoints] = lua_tonumber(L, -1);
+          if (p > 0 && cr->times[cr->npoints] > 0) cr->npoints++;
+          lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+      }
+    }
+    lua_pop(L, 3);
+  }
+  lua_pop(L, 1);
+}
+
 /* Run check i (Lua: checks[i]) once; returns its status string's first
  * letter: 'p'ass, 'f'ail, 'c'rash, 'e'rror. */
 static int run_check_once(lua_State *L, run_ctx *c, int def_ref, int jail_ref, int i,
@@ -411,7 +559,9 @@ static int run_check_once(lua_State *L, run_ctx *c, int def_ref, int jail_ref, i
   /* stack: __parlab run_check def checks check t */
   lua_remove(L, top + 4);            /* checks */
   lua_remove(L, top + 3);            /* def */
-  /* stack: __parlab run_check check t */
+  /* stack: __parlab run_check check t; keep t for its figures */
+  lua_pushvalue(L, top + 4);
+  lua_insert(L, top + 2);
   if (lx_pcall(L, 2, 2, &err)) {
     /* Only the time limit or the memory cap reach here: run_check itself
      * catches errors raised by the check. */
@@ -422,6 +572,7 @@ static int run_check_once(lua_State *L, run_ctx *c, int def_ref, int jail_ref, i
   const char *st = lua_tostring(L, -2), *msg = lua_tostring(L, -1);
   set_message(cr, msg);
   status = st ? st[0] : 'e';
+  read_figures(L, top + 2, cr);
 done:
   lx_set_deadline(L, 0);
   lua_settop(L, top);
@@ -433,7 +584,7 @@ done:
 int grd_run(const lx_lab *lab, const grd_opts *o, grd_result **out, char **err) {
   *out = NULL;
   *err = NULL;
-  run_ctx c = {.lab = lab, .o = o};
+  run_ctx c = {.lab = lab, .o = o, .lua = lab->lang && !strcmp(lab->lang, "lua")};
   grd_result *r = NULL;
   lua_State *L = NULL;
   int rc, def_ref = LUA_NOREF, jail_ref = LUA_NOREF;
@@ -453,7 +604,15 @@ int grd_run(const lx_lab *lab, const grd_opts *o, grd_result **out, char **err) 
   if (!c.sigs || !c.specs) { rc = PL_ENOMEM; goto done; }
   for (int i = 0; i < lab->nexports; i++) {
     char *perr = NULL;
-    if (grd__sig_parse(lab->exports[i].sig, &c.sigs[i], &perr)) {
+    if (c.lua) {
+      if (strcmp(lab->exports[i].sig, "lua")) {
+        if (asprintf(err, "%s/lab.lua: export %s: a Lua lab's exports are declared as \"lua\"",
+                     lab->dir, lab->exports[i].name) < 0)
+          *err = NULL;
+        rc = PL_ELUA;
+        goto done;
+      }
+    } else if (grd__sig_parse(lab->exports[i].sig, &c.sigs[i], &perr)) {
       if (asprintf(err, "%s/lab.lua: export %s: %s", lab->dir, lab->exports[i].name, perr) < 0) *err = NULL;
       free(perr);
       rc = PL_ELUA;
@@ -475,14 +634,28 @@ int grd_run(const lx_lab *lab, const grd_opts *o, grd_result **out, char **err) 
     rc = PL_EIO;
     goto done;
   }
+  if (geteuid() == 0) {
+    /* The compiler runs as the jail user and writes here. */
+    uid_t u;
+    gid_t g;
+    grd__jail_ids(&u, &g);
+    if (chown(c.builddir, u, g) < 0) { rc = PL_EIO; goto done; }
+  }
+  r->weak_jail = o->weak_jail;
 
   emit(o, (grd_event){.kind = GRD_EV_COMPILE_START, .total = lab->nchecks});
   rc = compile(&c, o->submission, lab->sub_file, "sub.so", r, 1);
+  if (c.fatal) {
+    rc = c.fatal;
+    *err = c.fatal_msg;
+    c.fatal_msg = NULL;
+    goto done;
+  }
   r->compiled = rc == 0;
   emit(o, (grd_event){.kind = GRD_EV_COMPILE_DONE, .ok = r->compiled, .total = lab->nchecks});
   if (rc && rc != PL_ECOMPILE) goto done;
   if (lab->baseline && r->compiled) {
-    rc = compile(&c, lab->baseline, "baseline.c", "baseline.so", r, 0);
+    rc = compile(&c, lab->baseline, c.lua ? "baseline.lua" : "baseline.c", "baseline.so", r, 0);
     if (rc) {
       if (asprintf(err, "%s: the lab's baseline does not compile:\n%s", lab->baseline,
                    r->ndiagnostics ? r->diagnostics[r->ndiagnostics - 1] : "") < 0)

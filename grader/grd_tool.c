@@ -21,39 +21,43 @@
 
 #include "eng_measure.h"
 #include "grd_int.h"
+#include "grd_sandbox.h"
 #include "pl_err.h"
 
-int grd__run_tool(char *const argv[], const char *cwd, double wall_s, size_t out_cap,
-                  grd_proc_out *out) {
+int grd__run_tool(char *const argv[], const char *cwd, const char *newroot, int weak,
+                  double wall_s, size_t out_cap, grd_proc_out *out) {
   memset(out, 0, sizeof *out);
   int p[2];
   if (pipe2(p, O_CLOEXEC) < 0) return PL_EIO;
+  int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
   char *buf = malloc(out_cap + 64);
-  if (!buf) { close(p[0]); close(p[1]); return PL_ENOMEM; }
+  if (!buf || devnull < 0) {
+    close(p[0]); close(p[1]); free(buf);
+    if (devnull >= 0) close(devnull);
+    return PL_ENOMEM;
+  }
   size_t len = 0;
+  static char *const env[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C", "LC_ALL=C",
+                              "TMPDIR=/tmp", "OPENBLAS_NUM_THREADS=1", NULL};
+  grd_sandbox sb;
+  grd__sandbox_defaults(&sb, wall_s / 2 + 1, (size_t)2 << 30);
+  sb.out = p[1];
+  sb.devnull = devnull;
+  sb.argv = argv;
+  sb.envp = env;
+  sb.newroot = newroot;
+  sb.rw_dir = cwd;
+  sb.cwd = cwd;
+  sb.weak = weak;
+  sb.fsize = (struct rlimit){(rlim_t)256 << 20, (rlim_t)256 << 20};
+  sb.nofile = (struct rlimit){256, 256};
   pid_t pid = fork();
   if (pid < 0) {
-    close(p[0]); close(p[1]); free(buf);
+    close(p[0]); close(p[1]); close(devnull); free(buf);
     return PL_EIO;
   }
-  if (pid == 0) {
-    setpgid(0, 0);
-    dup2(p[1], 1);
-    dup2(p[1], 2);
-    int dn = open("/dev/null", O_RDONLY);
-    if (dn >= 0) dup2(dn, 0);
-    if (cwd && chdir(cwd) < 0) _exit(127);
-    struct rlimit cpu = {60, 61}, as = {(rlim_t)2 << 30, (rlim_t)2 << 30},
-                  fs = {(rlim_t)256 << 20, (rlim_t)256 << 20}, core = {0, 0};
-    setrlimit(RLIMIT_CPU, &cpu);
-    setrlimit(RLIMIT_AS, &as);
-    setrlimit(RLIMIT_FSIZE, &fs);
-    setrlimit(RLIMIT_CORE, &core);
-    static char *const env[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C", "LC_ALL=C", NULL};
-    execvpe(argv[0], argv, env);
-    _exit(127);
-  }
-  setpgid(pid, pid);
+  if (pid == 0) grd__sandbox_exec(&sb);
+  close(devnull);
   close(p[1]);
   fcntl(p[0], F_SETFL, O_NONBLOCK);
   double deadline = eng_now() + wall_s;
@@ -92,6 +96,8 @@ int grd__run_tool(char *const argv[], const char *cwd, double wall_s, size_t out
   out->exited = WIFEXITED(st);
   out->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
   out->signaled = WIFSIGNALED(st);
+  if (out->exited && out->status == GRD_SB_SETUP_FAILED && strstr(buf, "jail set-up failed"))
+    return PL_ESANDBOX;
   return 0;
 }
 

@@ -112,8 +112,8 @@ function lab(def)
     api_error("lab: submission.file must be a plain file name such as \"sum.c\"", 1, "submission")
   end
   sub.lang = sub.lang or "c"
-  if sub.lang ~= "c" then
-    api_error("lab: submission.lang '" .. tostring(sub.lang) .. "' is not supported yet (use \"c\")", 1, "submission")
+  if sub.lang ~= "c" and sub.lang ~= "lua" then
+    api_error("lab: submission.lang '" .. tostring(sub.lang) .. "' is not supported (use \"c\" or \"lua\")", 1, "submission")
   end
   for _, k in ipairs { "cflags", "ldflags", "support" } do
     sub[k] = sub[k] or {}
@@ -125,6 +125,13 @@ function lab(def)
   for name, sig in pairs(def.exports) do
     if type(name) ~= "string" or not name:match("^[%a_][%w_]*$") or type(sig) ~= "string" then
       api_error("lab: exports must map C names to signatures, as lab_sum = \"double(const double*, long)\"", 1, "exports")
+    end
+  end
+  if sub.lang == "lua" then
+    for name, sig in pairs(def.exports) do
+      if sig ~= "lua" then
+        api_error("lab: in a Lua lab, exports are declared as " .. name .. " = \"lua\"", 1, "exports")
+      end
     end
   end
   def.hints = def.hints or {}

@@ -25,7 +25,7 @@ run_json "$TINY" "$SUBS/loop.c" "$out/loop.json"
 expect "loop exits 1" "$rc" 1
 expect_has "loop: time limit" "$(jget "$out/loop.json" "d['checks'][0]['message']")" "time limit"
 expect "loop: next check still passes" "$(jget "$out/loop.json" "d['checks'][1]['passed']")" True
-expect "loop: score 3 of 4" "$(jget "$out/loop.json" "d['score']")" 3
+expect "loop: score 3 of 5" "$(jget "$out/loop.json" "d['score']")" 3
 [ $(( $(date +%s) - start )) -lt 30 ] && ok "loop: killed within its limit" || bad "loop took too long"
 
 # A segfault is reported with its signal and the last output.
@@ -51,8 +51,8 @@ expect "writable output comes back" "$(jget "$out/hostile.json" "d['checks'][2][
 
 # Hidden checks show their verdict, not their inputs.
 run_json "$TINY" "$TINY/starter.c" "$out/hidden.json"
-expect "hidden: failed" "$(jget "$out/hidden.json" "d['checks'][3]['passed']")" False
-expect "hidden: message withheld" "$(jget "$out/hidden.json" "d['checks'][3]['message']")" ""
+expect "hidden: failed" "$(jget "$out/hidden.json" "d['checks'][4]['passed']")" False
+expect "hidden: message withheld" "$(jget "$out/hidden.json" "d['checks'][4]['message']")" ""
 human=$("$PARLAB" lab run "$TINY" --submission "$TINY/starter.c" 2>&1)
 case "$human" in *12345*) bad "hidden input leaked to the student" ;; *) ok "hidden input not shown" ;; esac
 

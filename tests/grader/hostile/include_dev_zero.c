@@ -1,0 +1,4 @@
+/* Includes /dev/zero. */
+// lab: tiny
+// compile: failed 
+#include "/dev/zero"

@@ -1,0 +1,7 @@
+/* Infinite loop. */
+// lab: tiny
+// expect: 1 failed time limit
+// expect: 2 passed
+int lab_answer(void) { for (volatile int k = 1; k;) {} return 42; }
+double lab_sum(const double *x, long n) { double s = 0; for (long i = 0; i < n; i++) s += x[i]; return s; }
+void lab_scale(double *y, long n, double a) { for (long i = 0; i < n; i++) y[i] *= a; }

@@ -1,0 +1,11 @@
+local function square_all(t)
+  local out = {}
+  for i, v in ipairs(t) do out[i] = v * v end
+  return out
+end
+local function total(x)
+  local s = 0
+  for i = 1, #x do s = s + x[i] end
+  return s
+end
+return { square_all = square_all, total = total }
