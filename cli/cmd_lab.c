@@ -79,17 +79,24 @@ static void on_progress(void *arg, const grd_event *ev) {
   }
 }
 
+/* --weak-jail: the instructor accepts a jail without namespaces where the
+ * kernel refuses them; the attempt records it. */
+static int weak_jail;
+
 static int run_one(cmd_ctx *c, const lx_lab *lab, const char *sub, int json, int quiet_json,
                    int attempts, grd_result **out) {
   printer p = {.out = json ? stderr : stdout, .color = !json && cmd_use_color(c), .verbose_output = 1};
   if (!quiet_json) fprintf(p.out, "%s: grading %s\n", lab->id, sub);
-  grd_opts o = {.submission = sub, .timed_attempts = attempts,
+  grd_opts o = {.submission = sub, .timed_attempts = attempts, .weak_jail = weak_jail,
                 .progress = quiet_json ? NULL : on_progress, .progress_arg = &p};
   char *err = NULL;
   int rc = grd_run(lab, &o, out, &err);
   if (rc) {
     if (rc == PL_ESANDBOX)
-      fprintf(stderr, "parlab: refusing to grade: the sandbox cannot be set up here: %s\n",
+      fprintf(stderr,
+              "parlab: refusing to grade: the sandbox cannot be set up here: %s\n"
+              "parlab: an instructor may accept a weaker jail (rlimits and seccomp, no namespaces)\n"
+              "parlab: with --weak-jail; the attempt records that choice.\n",
               err ? err : "");
     else
       fprintf(stderr, "parlab: %s\n", err ? err : pl_strerror(rc));
@@ -280,6 +287,7 @@ int cmd_lab(cmd_ctx *c, int argc, char **argv) {
   const char *sub = argv[1];
   argc--;
   argv++;
+  weak_jail = cmd_take_flag(&argc, argv, "--weak-jail");
   if (!strcmp(sub, "run")) return lab_run(c, argc, argv);
   if (!strcmp(sub, "show")) return lab_show(c, argc, argv);
   if (!strcmp(sub, "start")) return lab_start(c, argc, argv);

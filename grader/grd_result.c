@@ -39,6 +39,7 @@ char *grd_result_json(const grd_result *r, int show_hidden) {
   cJSON_AddNumberToObject(doc, "max_score", r->max_score);
   cJSON_AddBoolToObject(doc, "compiled", r->compiled);
   cJSON_AddNumberToObject(doc, "seconds", r->seconds);
+  cJSON_AddBoolToObject(doc, "weak_jail", r->weak_jail);
   cJSON *checks = cJSON_AddArrayToObject(doc, "checks");
   for (int i = 0; i < r->nchecks; i++) {
     const grd_check_result *c = &r->checks[i];

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -462,6 +464,21 @@ done:
 
 static grd_check_result *result_for(grd_result *r, int i) { return &r->checks[i]; }
 
+/* Timed checks never run concurrently with other timed checks on this
+ * machine (DESIGN.md §5): a batch with --jobs N, a second batch and a
+ * student's TUI all take this lock around a timed check. Returns the
+ * locked descriptor, or -1 when no lock could be had (timing still runs). */
+static int timed_lock(const char *root) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/parlab-timed.lock", root);
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+  if (fd < 0) return -1;
+  fchmod(fd, 0666);
+  while (flock(fd, LOCK_EX) < 0)
+    if (errno != EINTR) { close(fd); return -1; }
+  return fd;
+}
+
 static int setup_result(const lx_lab *lab, const grd_opts *o, grd_result **out) {
   grd_result *r = calloc(1, sizeof *r);
   if (!r) return PL_ENOMEM;
@@ -695,7 +712,9 @@ int grd_run(const lx_lab *lab, const grd_opts *o, grd_result **out, char **err) 
     int tries = lab->checks[i].timed ? tries_timed : 1, s = 'e';
     for (int a = 0; a < tries; a++) {
       cr->attempts = a + 1;
+      int lock = lab->checks[i].timed ? timed_lock(root) : -1;
       s = run_check_once(L, &c, def_ref, jail_ref, i, cr);
+      if (lock >= 0) close(lock); /* closing releases the flock */
       if (c.fatal) break;
       if (s != 'f') break; /* only a missed timing target is re-measured */
     }
