@@ -7,8 +7,14 @@
 #include "bench.h"
 
 extern const bench_suite bench_suite_pool;
+extern const bench_suite bench_suite_threads;
+extern const bench_suite bench_suite_grader;
+extern const bench_suite bench_suite_jail;
 
 const bench_suite *const bench_suites[] = {
     &bench_suite_pool,
+    &bench_suite_threads,
+    &bench_suite_grader,
+    &bench_suite_jail,
     NULL,
 };
