@@ -366,6 +366,22 @@ static void emit(const grd_opts *o, grd_event ev) {
   if (o->progress) o->progress(o->progress_arg, &ev);
 }
 
+static int copy_file(const char *src, const char *dst) {
+  FILE *in = fopen(src, "rb");
+  if (!in) return PL_ENOTFOUND;
+  FILE *f = fopen(dst, "wb");
+  if (!f) { fclose(in); return PL_EIO; }
+  char buf[65536];
+  size_t n;
+  int rc = 0;
+  while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+    if (fwrite(buf, 1, n, f) != n) rc = PL_EIO;
+  fclose(in);
+  if (fclose(f)) rc = PL_EIO;
+  chmod(dst, 0644);
+  return rc;
+}
+
 /* A tool run in the sandbox, with a fresh root folder for it. A sandbox
  * that cannot be set up makes grading refuse (PL_ESANDBOX). */
 static int run_tool(run_ctx *c, char **argv, double wall_s, grd_proc_out *po, grd_result *r) {
@@ -394,18 +410,19 @@ static int compile(run_ctx *c, const char *src, const char *name, const char *ou
   int rc = PL_ENOMEM;
   if (asprintf(&dst, "%s/%s", c->builddir, name) < 0) { dst = NULL; goto done; }
   if (asprintf(&so, "%s/%s", c->builddir, out) < 0) { so = NULL; goto done; }
-  {
-    char *text = NULL;
-    FILE *in = fopen(src, "rb");
-    if (!in) { rc = PL_ENOTFOUND; goto done; }
-    FILE *f = fopen(dst, "wb");
-    if (!f) { fclose(in); rc = PL_EIO; goto done; }
-    char buf[65536];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, in)) > 0) fwrite(buf, 1, n, f);
-    fclose(in);
-    if (fclose(f)) { rc = PL_EIO; goto done; }
-    free(text);
+  if ((rc = copy_file(src, dst))) goto done;
+  /* Lab support files are copied in too: the compiler's sandbox sees only
+   * the build folder, never the lab folder. */
+  for (int i = 0; i < lab->nsupport; i++) {
+    const char *base = strrchr(lab->support[i], '/');
+    char *sdst = NULL;
+    if (asprintf(&sdst, "%s/%s", c->builddir, base ? base + 1 : lab->support[i]) < 0) {
+      rc = PL_ENOMEM;
+      goto done;
+    }
+    rc = copy_file(lab->support[i], sdst);
+    free(sdst);
+    if (rc) goto done;
   }
   if (c->lua) {
     /* A Lua "compile" parses the file in a limited child (nothing runs). */
@@ -436,7 +453,10 @@ static int compile(run_ctx *c, const char *src, const char *name, const char *ou
   argv[argc++] = "-o";
   argv[argc++] = (char *)out;
   argv[argc++] = (char *)name;
-  for (int i = 0; i < lab->nsupport; i++) argv[argc++] = lab->support[i];
+  for (int i = 0; i < lab->nsupport; i++) {
+    const char *base = strrchr(lab->support[i], '/');
+    argv[argc++] = (char *)(base ? base + 1 : lab->support[i]);
+  }
   for (int i = 0; i < lab->nldflags; i++) argv[argc++] = lab->ldflags[i];
   argv[argc] = NULL;
   grd_proc_out po;
