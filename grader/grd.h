@@ -14,6 +14,8 @@
 #ifndef GRD_H
 #define GRD_H
 
+#include <stddef.h>
+
 #include "lx_course.h"
 
 typedef struct grd_check_result {
@@ -86,6 +88,11 @@ void grd_result_free(grd_result *r);
 /* JSON document of DESIGN.md §8 (caller frees). Hidden checks keep their
  * name and verdict; their message is withheld unless show_hidden. */
 char *grd_result_json(const grd_result *r, int show_hidden);
+
+/* Whether a CUDA device can be used here; when not, `why` (may be NULL)
+ * says what is missing. PARLAB_NO_GPU=1 pretends there is none (to test the
+ * skip path on a GPU machine). */
+int grd_gpu_present(char *why, size_t why_len);
 
 /* SHA-256 of a file as 64 hex characters plus NUL. */
 int grd_hash_file(const char *path, char out[65]);

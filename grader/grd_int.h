@@ -79,6 +79,7 @@ typedef struct grd_jail_cfg {
   const char *newroot;     /* empty folder the jail's root file system is built on */
   const char *ro_dir;      /* the build folder, visible read-only */
   int weak;                /* the instructor accepted a jail without namespaces */
+  int gpu;                 /* a CUDA submission: device nodes, no address-space cap */
   char *const *specs;      /* "name:signature", one per export */
   int nexports;
   double cpu_s;            /* RLIMIT_CPU */

@@ -287,6 +287,9 @@ int grd__jail_start(const grd_jail_cfg *cfg, grd_jail **out, char **err) {
   sb.ro_dirs[0] = cfg->ro_dir;
   sb.cwd = cfg->scratch;
   sb.weak = cfg->weak;
+  sb.gpu = cfg->gpu;
+  /* The CUDA driver reserves terabytes of virtual address space. */
+  if (cfg->gpu) sb.as = (struct rlimit){RLIM_INFINITY, RLIM_INFINITY};
 
   pid_t pid = fork();
   if (pid < 0) {

@@ -48,6 +48,9 @@ typedef struct run_ctx {
   char *fatal_msg;
   int njails;
   int lua;                  /* a Lua submission (lab lang "lua") */
+  int cuda;                 /* a CUDA submission (lab lang "cuda"), built with nvcc */
+  int gpu;                  /* a usable CUDA device is present */
+  char gpu_why[160];
 } run_ctx;
 
 static run_ctx *ctx_of(lua_State *L) { return lua_touserdata(L, lua_upvalueindex(1)); }
@@ -87,7 +90,7 @@ static grd_jail *get_jail(lua_State *L, run_ctx *c, int w) {
   (void)ci;
   grd_jail_cfg cfg = {
     .so_path = c->so[w], .lua = c->lua, .scratch = scratch, .newroot = root,
-    .ro_dir = c->builddir, .weak = c->o->weak_jail, .specs = c->specs, .nexports = c->lab->nexports,
+    .ro_dir = c->builddir, .weak = c->o->weak_jail, .gpu = c->cuda && c->gpu, .specs = c->specs, .nexports = c->lab->nexports,
     .cpu_s = (c->deadline - eng_now()) * eng_cores() + 2, .mem_bytes = 0,
     .threads = c->threads[w] > 0 ? c->threads[w] : eng_default_threads(),
     .progress = w == J_SUB ? c->o->progress : NULL, .progress_arg = c->o->progress_arg,
@@ -442,13 +445,19 @@ static int compile(run_ctx *c, const char *src, const char *name, const char *ou
     }
     goto done;
   }
-  const char *cc = getenv("PARLAB_CC");
+  const char *cc = getenv(c->cuda ? "PARLAB_NVCC" : "PARLAB_CC");
+  if (c->cuda && !(cc && *cc)) cc = access("/usr/local/cuda/bin/nvcc", X_OK) == 0 ? "/usr/local/cuda/bin/nvcc" : "nvcc";
   int argc = 0;
   char **argv = calloc((size_t)(lab->ncflags + lab->nldflags + lab->nsupport + 10), sizeof *argv);
   if (!argv) goto done;
   argv[argc++] = (char *)(cc && *cc ? cc : "cc");
   for (int i = 0; i < lab->ncflags; i++) argv[argc++] = lab->cflags[i];
-  argv[argc++] = "-fPIC";
+  if (c->cuda) {
+    argv[argc++] = "-Xcompiler";
+    argv[argc++] = "-fPIC";
+  } else {
+    argv[argc++] = "-fPIC";
+  }
   argv[argc++] = "-shared";
   argv[argc++] = "-o";
   argv[argc++] = (char *)out;
@@ -483,6 +492,16 @@ done:
 }
 
 static grd_check_result *result_for(grd_result *r, int i) { return &r->checks[i]; }
+
+int grd_gpu_present(char *why, size_t why_len) {
+  const char *no = getenv("PARLAB_NO_GPU");
+  const char *reason = NULL;
+  if (no && *no && strcmp(no, "0")) reason = "no CUDA device: PARLAB_NO_GPU is set";
+  else if (access("/dev/nvidiactl", F_OK) || access("/dev/nvidia0", F_OK))
+    reason = "no CUDA device: /dev/nvidia0 not found — this machine has no NVIDIA GPU or driver";
+  if (why && why_len) snprintf(why, why_len, "%s", reason ? reason : "");
+  return reason == NULL;
+}
 
 /* Timed checks never run concurrently with other timed checks on this
  * machine (DESIGN.md §5): a batch with --jobs N, a second batch and a
@@ -621,7 +640,9 @@ done:
 int grd_run(const lx_lab *lab, const grd_opts *o, grd_result **out, char **err) {
   *out = NULL;
   *err = NULL;
-  run_ctx c = {.lab = lab, .o = o, .lua = lab->lang && !strcmp(lab->lang, "lua")};
+  run_ctx c = {.lab = lab, .o = o, .lua = lab->lang && !strcmp(lab->lang, "lua"),
+               .cuda = lab->lang && !strcmp(lab->lang, "cuda")};
+  c.gpu = grd_gpu_present(c.gpu_why, sizeof c.gpu_why);
   grd_result *r = NULL;
   lua_State *L = NULL;
   int rc, def_ref = LUA_NOREF, jail_ref = LUA_NOREF;
@@ -729,6 +750,16 @@ int grd_run(const lx_lab *lab, const grd_opts *o, grd_result **out, char **err) 
     grd_check_result *cr = result_for(r, i);
     emit(o, (grd_event){.kind = GRD_EV_CHECK_START, .index = i, .total = r->nchecks, .name = cr->name});
     double c0 = eng_now();
+    if (lab->checks[i].gpu && !c.gpu) {
+      /* Not failed, not passed: this machine cannot run it. */
+      cr->skipped = 1;
+      char m[256];
+      snprintf(m, sizeof m, "skipped: needs a GPU (%s)", c.gpu_why);
+      set_message(cr, m);
+      emit(o, (grd_event){.kind = GRD_EV_CHECK_DONE, .index = i, .total = r->nchecks,
+                          .name = cr->name, .check = cr});
+      continue;
+    }
     int tries = lab->checks[i].timed ? tries_timed : 1, s = 'e';
     for (int a = 0; a < tries; a++) {
       cr->attempts = a + 1;

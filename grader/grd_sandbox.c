@@ -131,6 +131,18 @@ static void build_root(const grd_sandbox *sb, int rfd) {
   if (mkdir(dst, 0755) < 0) fail(rfd, "new root: /dev");
   static const char *const devs[] = {"null", "zero", "full", "random", "urandom", NULL};
   for (int i = 0; devs[i]; i++) bind_dev(root, devs[i], rfd);
+  if (sb->gpu) {
+    /* CUDA needs its device nodes and reads the PCI topology from /sys. */
+    static const char *const nv[] = {"nvidiactl", "nvidia-uvm", "nvidia-uvm-tools", "nvidia-modeset",
+                                     "nvidia0", "nvidia1", "nvidia2", "nvidia3", "nvidia4",
+                                     "nvidia5", "nvidia6", "nvidia7", NULL};
+    for (int i = 0; nv[i]; i++) {
+      char src[64];
+      cat(src, cat(src, 0, sizeof src, "/dev/"), sizeof src, nv[i]);
+      if (access(src, F_OK) == 0) bind_dev(root, nv[i], rfd);
+    }
+    if (access("/sys", F_OK) == 0 && bind(root, "/sys", 0) < 0) fail(rfd, "new root: /sys");
+  }
   join(dst, root, "/dev/shm");
   if (mkdir(dst, 01777) < 0 || mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777") < 0)
     fail(rfd, "new root: /dev/shm");

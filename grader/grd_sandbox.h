@@ -51,6 +51,7 @@ typedef struct grd_sandbox {
   uid_t uid, outer_uid;
   gid_t gid, outer_gid;
   int weak;             /* skip the namespace layers instead of refusing */
+  int gpu;              /* bind the NVIDIA device nodes and /sys into the root */
   char uid_map[32], gid_map[32]; /* "<uid> <uid> 1" for the user namespace */
   struct rlimit cpu, as, nproc, fsize, nofile, core;
 } grd_sandbox;

@@ -37,7 +37,7 @@ int grd__run_tool(char *const argv[], const char *cwd, const char *newroot, int 
     return PL_ENOMEM;
   }
   size_t len = 0;
-  static char *const env[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C", "LC_ALL=C",
+  static char *const env[] = {"PATH=/usr/local/cuda/bin:/usr/local/bin:/usr/bin:/bin", "LANG=C", "LC_ALL=C",
                               "TMPDIR=/tmp", "OPENBLAS_NUM_THREADS=1", NULL};
   grd_sandbox sb;
   grd__sandbox_defaults(&sb, wall_s / 2 + 1, (size_t)2 << 30);

@@ -244,12 +244,15 @@ int lx_lab_load(const char *dir, lx_lab **out, char **err) {
     lua_getfield(L, ci, "points"); c->points = lua_tonumber(L, -1); lua_pop(L, 1);
     lua_getfield(L, ci, "hidden"); c->hidden = lua_toboolean(L, -1); lua_pop(L, 1);
     lua_getfield(L, ci, "timed"); c->timed = lua_toboolean(L, -1); lua_pop(L, 1);
+    lua_getfield(L, ci, "gpu"); c->gpu = lua_toboolean(L, -1); lua_pop(L, 1);
+    if (c->gpu) lab->needs_gpu = 1;
     lua_getfield(L, ci, "timeout"); c->timeout_s = lua_tonumber(L, -1); lua_pop(L, 1);
     lab->max_score += c->points;
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
 
+  if (lab->lang && !strcmp(lab->lang, "cuda")) lab->needs_gpu = 1;
   /* Files: brief.md, starter.<ext>, solution.<ext>, optional baseline. */
   const char *ext = strrchr(lab->sub_file, '.');
   ext = ext ? ext : "";

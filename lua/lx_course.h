@@ -45,6 +45,7 @@ typedef struct lx_check_info {
   double points;
   int hidden;
   int timed;    /* a performance check (retried before failing) */
+  int gpu;      /* needs a CUDA device: skipped with the reason without one */
   double timeout_s;
 } lx_check_info;
 
@@ -66,6 +67,7 @@ typedef struct lx_lab {
   char **hints; int nhints;
   lx_check_info *checks; int nchecks;
   double max_score;
+  int needs_gpu;    /* lang "cuda" or any gpu check: the TUI says "needs a GPU" */
 } lx_lab;
 
 /* dir: the lab folder. OUT: *out, caller frees with lx_lab_free(). */

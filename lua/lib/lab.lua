@@ -49,7 +49,7 @@ local function is_callable(f) return type(f) == "function" end
 
 local CHECK = {}
 
---- check "name" { points = 4, hidden = false, timed = false, timeout = 60, function(t) ... end }
+--- check "name" { points = 4, hidden = false, timed = false, gpu = false, timeout = 60, function(t) ... end }
 function check(name)
   if type(name) ~= "string" or name == "" then
     api_error("check: expected a name, as in check \"sums correctly\" { ... }", 1)
@@ -73,6 +73,7 @@ function check(name)
       name = name, points = points, fn = fn,
       hidden = spec.hidden and true or false,
       timed = spec.timed and true or false,
+      gpu = spec.gpu and true or false,   -- skipped, with the reason, where no GPU exists
       timeout = spec.timeout or 60,
     }, CHECK)
   end
@@ -112,8 +113,8 @@ function lab(def)
     api_error("lab: submission.file must be a plain file name such as \"sum.c\"", 1, "submission")
   end
   sub.lang = sub.lang or "c"
-  if sub.lang ~= "c" and sub.lang ~= "lua" then
-    api_error("lab: submission.lang '" .. tostring(sub.lang) .. "' is not supported (use \"c\" or \"lua\")", 1, "submission")
+  if sub.lang ~= "c" and sub.lang ~= "lua" and sub.lang ~= "cuda" then
+    api_error("lab: submission.lang '" .. tostring(sub.lang) .. "' is not supported (use \"c\", \"lua\" or \"cuda\")", 1, "submission")
   end
   for _, k in ipairs { "cflags", "ldflags", "support" } do
     sub[k] = sub[k] or {}
