@@ -133,6 +133,21 @@ typedef struct grd_proc_out {
 int grd__run_tool(char *const argv[], const char *cwd, const char *newroot, int weak,
                   double wall_s, size_t out_cap, grd_proc_out *out);
 
+/* A program run in the sandbox (the compiler, an MPI job): rw_dir is its
+ * one writable folder, ro_dir (may be NULL) is visible read-only; envp NULL
+ * gives a minimal tool environment. net_lo brings the private network
+ * namespace's loopback up (MPI's out-of-band channel needs it). */
+typedef struct grd_prog_spec {
+  char *const *argv;
+  char *const *envp;
+  const char *rw_dir, *ro_dir, *cwd, *newroot;
+  int weak, net_lo;
+  double wall_s, cpu_s;
+  size_t mem_bytes, out_cap;
+} grd_prog_spec;
+
+int grd__run_program(const grd_prog_spec *spec, grd_proc_out *out);
+
 /* Scratch folders under a per-run root (mode 0711). */
 int grd__mkdtemp(const char *root, const char *prefix, char **out);
 int grd__rmtree(const char *path);

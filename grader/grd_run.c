@@ -49,6 +49,7 @@ typedef struct run_ctx {
   int njails;
   int lua;                  /* a Lua submission (lab lang "lua") */
   int cuda;                 /* a CUDA submission (lab lang "cuda"), built with nvcc */
+  int mpi;                  /* an MPI program (lab lang "mpi"), built with mpicc, run with mpirun */
   int gpu;                  /* a usable CUDA device is present */
   char gpu_why[160];
 } run_ctx;
@@ -226,6 +227,7 @@ static int l_call(lua_State *L) {
   int ei = export_index(c->lab, name);
   if (ei < 0) return luaL_error(L, "'%s' is not among this lab's exports", name);
   if (c->lua) return lua_call_export(L, c, w, name, ei);
+  if (c->mpi) return luaL_error(L, "an MPI lab runs whole programs: use t:mpirun{ ranks = N, args = {...} }");
   const grd_sig *sig = &c->sigs[ei];
   int given = lua_gettop(L) - 2;
   if (given != sig->nargs)
@@ -332,6 +334,85 @@ static int l_set_call_limit(lua_State *L) {
   return 0;
 }
 
+/* jail.mpirun(which, ranks, {args}, timeout) -> status, signal, output, seconds
+ * Runs the built program under mpirun inside the sandbox (its own pid,
+ * mount and network namespaces, only loopback up), in a fresh scratch
+ * folder. The wall time is measured here. */
+static int l_mpirun(lua_State *L) {
+  run_ctx *c = ctx_of(L);
+  int w = which_of(L, 1);
+  int ranks = (int)luaL_checkinteger(L, 2);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  double limit = luaL_optnumber(L, 4, 0);
+  if (!c->mpi) return luaL_error(L, "t:mpirun is for MPI labs (submission.lang = \"mpi\")");
+  if (!c->so[w]) return luaL_error(L, "this lab has no baseline");
+  if (ranks < 1 || ranks > 64) return luaL_error(L, "mpirun: ranks must be 1..64, got %d", ranks);
+  int nargs = (int)luaL_len(L, 3);
+  if (nargs > 64) return luaL_error(L, "mpirun: at most 64 arguments");
+  char np[16];
+  snprintf(np, sizeof np, "%d", ranks);
+  char *argv[96];
+  int a = 0;
+  static char *const fixed[] = {"mpirun", "--oversubscribe", "--bind-to", "none", "--tag-output",
+                                "--mca", "btl", "self,vader", "--mca", "btl_vader_single_copy_mechanism",
+                                "none", "-np"};
+  for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) argv[a++] = fixed[i];
+  argv[a++] = np;
+  argv[a++] = c->so[w];
+  for (int i = 1; i <= nargs; i++) {
+    lua_geti(L, 3, i);
+    argv[a++] = (char *)luaL_checkstring(L, -1); /* stays on the stack */
+  }
+  argv[a] = NULL;
+  char *scratch = NULL, *root = NULL;
+  if (grd__mkdtemp(c->rundir, "mpi", &scratch) || grd__mkdtemp(c->rundir, "root", &root)) {
+    free(scratch);
+    return luaL_error(L, "cannot create a scratch folder: %s", strerror(errno));
+  }
+  if (geteuid() == 0) {
+    uid_t u; gid_t g;
+    grd__jail_ids(&u, &g);
+    if (chown(scratch, u, g) < 0) { free(scratch); free(root); return luaL_error(L, "cannot prepare the scratch folder"); }
+  }
+  char home[4200];
+  snprintf(home, sizeof home, "HOME=%s", scratch);
+  char *env[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C", "TMPDIR=/tmp", home,
+                 "OMPI_MCA_plm_rsh_agent=false", "OMPI_MCA_rmaps_base_oversubscribe=1",
+                 "OPENBLAS_NUM_THREADS=1", "OMP_NUM_THREADS=1", NULL};
+  double deadline = call_deadline(c);
+  double wall = deadline - eng_now();
+  if (limit > 0 && limit < wall) wall = limit;
+  grd_prog_spec spec = {.argv = argv, .envp = env, .rw_dir = scratch, .ro_dir = c->builddir,
+                        .cwd = scratch, .newroot = root, .weak = c->o->weak_jail, .net_lo = 1,
+                        .wall_s = wall > 0.1 ? wall : 0.1, .cpu_s = wall * (ranks + 1) + 2,
+                        .mem_bytes = (size_t)8 << 30, .out_cap = 1 << 20};
+  grd_proc_out po;
+  double t0 = eng_now();
+  if (c->timed) for (int k = 0; k < J_COUNT; k++) grd__jail_stop(c->jail[k], 1);
+  int rc = grd__run_program(&spec, &po);
+  double secs = eng_now() - t0;
+  for (int k = 0; k < J_COUNT; k++) grd__jail_stop(c->jail[k], 0);
+  free(scratch);
+  free(root);
+  if (rc == PL_ESANDBOX) {
+    c->fatal = PL_ESANDBOX;
+    free(c->fatal_msg);
+    c->fatal_msg = po.output ? strdup(po.output) : strdup("the MPI sandbox could not be set up");
+    free(po.output);
+    return luaL_error(L, "%s", c->fatal_msg);
+  }
+  if (rc) return luaL_error(L, "mpirun could not be started: %s", pl_strerror(rc));
+  c->elapsed += secs;
+  lua_pushinteger(L, po.exited ? po.status : -1);
+  if (po.timed_out) lua_pushliteral(L, "time limit");
+  else if (po.signaled) lua_pushliteral(L, "signal");
+  else lua_pushnil(L);
+  lua_pushstring(L, po.output ? po.output : "");
+  lua_pushnumber(L, secs);
+  free(po.output);
+  return 4;
+}
+
 static int l_timed(lua_State *L) { ctx_of(L)->timed = lua_toboolean(L, 1); return 0; }
 static int l_reset_elapsed(lua_State *L) { ctx_of(L)->elapsed = 0; return 0; }
 static int l_elapsed(lua_State *L) { lua_pushnumber(L, ctx_of(L)->elapsed); return 1; }
@@ -339,7 +420,7 @@ static int l_elapsed(lua_State *L) { lua_pushnumber(L, ctx_of(L)->elapsed); retu
 static const luaL_Reg jail_funcs[] = {
   {"call", l_call}, {"set_threads", l_set_threads}, {"timed", l_timed},
   {"reset_elapsed", l_reset_elapsed}, {"elapsed", l_elapsed},
-  {"set_call_limit", l_set_call_limit}, {NULL, NULL}};
+  {"set_call_limit", l_set_call_limit}, {"mpirun", l_mpirun}, {NULL, NULL}};
 
 /* ---------------------------------------------------------------- results */
 
@@ -391,7 +472,11 @@ static int run_tool(run_ctx *c, char **argv, double wall_s, grd_proc_out *po, gr
   char *root = NULL;
   int rc = grd__mkdtemp(c->rundir, "croot", &root);
   if (rc) return rc;
-  rc = grd__run_tool(argv, c->builddir, root, c->o->weak_jail, wall_s, 64 * 1024, po);
+  /* mpicc probes the network interfaces: give it a loopback to find. */
+  grd_prog_spec spec = {.argv = argv, .rw_dir = c->builddir, .cwd = c->builddir, .newroot = root,
+                        .weak = c->o->weak_jail, .net_lo = c->mpi, .wall_s = wall_s,
+                        .cpu_s = wall_s / 2 + 1, .mem_bytes = (size_t)2 << 30, .out_cap = 64 * 1024};
+  rc = grd__run_program(&spec, po);
   free(root);
   if (rc == PL_ESANDBOX) {
     free(c->fatal_msg);
@@ -445,8 +530,9 @@ static int compile(run_ctx *c, const char *src, const char *name, const char *ou
     }
     goto done;
   }
-  const char *cc = getenv(c->cuda ? "PARLAB_NVCC" : "PARLAB_CC");
+  const char *cc = getenv(c->cuda ? "PARLAB_NVCC" : c->mpi ? "PARLAB_MPICC" : "PARLAB_CC");
   if (c->cuda && !(cc && *cc)) cc = access("/usr/local/cuda/bin/nvcc", X_OK) == 0 ? "/usr/local/cuda/bin/nvcc" : "nvcc";
+  if (c->mpi && !(cc && *cc)) cc = "mpicc";
   int argc = 0;
   char **argv = calloc((size_t)(lab->ncflags + lab->nldflags + lab->nsupport + 10), sizeof *argv);
   if (!argv) goto done;
@@ -455,10 +541,12 @@ static int compile(run_ctx *c, const char *src, const char *name, const char *ou
   if (c->cuda) {
     argv[argc++] = "-Xcompiler";
     argv[argc++] = "-fPIC";
-  } else {
+    argv[argc++] = "-shared";
+  } else if (!c->mpi) {
+    /* MPI labs build a program (with main); everything else a library. */
     argv[argc++] = "-fPIC";
+    argv[argc++] = "-shared";
   }
-  argv[argc++] = "-shared";
   argv[argc++] = "-o";
   argv[argc++] = (char *)out;
   argv[argc++] = (char *)name;
@@ -480,7 +568,7 @@ static int compile(run_ctx *c, const char *src, const char *name, const char *ou
     if (!is_student && po.output) add_diag_lines(r, po.output);
     rc = PL_ECOMPILE;
   } else {
-    chmod(so, 0644);
+    chmod(so, c->mpi ? 0755 : 0644);
     rc = 0;
   }
   free(po.output);
@@ -641,7 +729,8 @@ int grd_run(const lx_lab *lab, const grd_opts *o, grd_result **out, char **err) 
   *out = NULL;
   *err = NULL;
   run_ctx c = {.lab = lab, .o = o, .lua = lab->lang && !strcmp(lab->lang, "lua"),
-               .cuda = lab->lang && !strcmp(lab->lang, "cuda")};
+               .cuda = lab->lang && !strcmp(lab->lang, "cuda"),
+               .mpi = lab->lang && !strcmp(lab->lang, "mpi")};
   c.gpu = grd_gpu_present(c.gpu_why, sizeof c.gpu_why);
   grd_result *r = NULL;
   lua_State *L = NULL;
@@ -702,7 +791,7 @@ int grd_run(const lx_lab *lab, const grd_opts *o, grd_result **out, char **err) 
   r->weak_jail = o->weak_jail;
 
   emit(o, (grd_event){.kind = GRD_EV_COMPILE_START, .total = lab->nchecks});
-  rc = compile(&c, o->submission, lab->sub_file, "sub.so", r, 1);
+  rc = compile(&c, o->submission, lab->sub_file, c.mpi ? "sub" : "sub.so", r, 1);
   if (c.fatal) {
     rc = c.fatal;
     *err = c.fatal_msg;
@@ -713,7 +802,8 @@ int grd_run(const lx_lab *lab, const grd_opts *o, grd_result **out, char **err) 
   emit(o, (grd_event){.kind = GRD_EV_COMPILE_DONE, .ok = r->compiled, .total = lab->nchecks});
   if (rc && rc != PL_ECOMPILE) goto done;
   if (lab->baseline && r->compiled) {
-    rc = compile(&c, lab->baseline, c.lua ? "baseline.lua" : "baseline.c", "baseline.so", r, 0);
+    rc = compile(&c, lab->baseline, c.lua ? "baseline.lua" : c.cuda ? "baseline.cu" : "baseline.c",
+                 c.mpi ? "baseline" : "baseline.so", r, 0);
     if (rc) {
       if (asprintf(err, "%s: the lab's baseline does not compile:\n%s", lab->baseline,
                    r->ndiagnostics ? r->diagnostics[r->ndiagnostics - 1] : "") < 0)

@@ -12,7 +12,10 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -81,7 +84,7 @@ static void join(char *out, const char *root, const char *path) {
 /* Bind src at the same path under root; read-only unless rw. Mount flags
  * that the original mount has locked (nosuid, nodev, noexec in a user
  * namespace) must be kept, hence the retry. */
-static int bind(const char *root, const char *src, int rw) {
+static int bind_dir(const char *root, const char *src, int rw) {
   char dst[PATHMAX];
   join(dst, root, src);
   if (mkdirs(dst) < 0) return -1;
@@ -124,7 +127,7 @@ static void build_root(const grd_sandbox *sb, int rfd) {
       join(dst, root, sys[i]);
       if (symlink(target, dst) < 0) fail(rfd, "new root: symlink");
     } else if (S_ISDIR(st.st_mode)) {
-      if (bind(root, sys[i], 0) < 0) fail(rfd, "new root: system folders");
+      if (bind_dir(root, sys[i], 0) < 0) fail(rfd, "new root: system folders");
     }
   }
   join(dst, root, "/dev");
@@ -141,8 +144,9 @@ static void build_root(const grd_sandbox *sb, int rfd) {
       cat(src, cat(src, 0, sizeof src, "/dev/"), sizeof src, nv[i]);
       if (access(src, F_OK) == 0) bind_dev(root, nv[i], rfd);
     }
-    if (access("/sys", F_OK) == 0 && bind(root, "/sys", 0) < 0) fail(rfd, "new root: /sys");
   }
+  if ((sb->gpu || sb->sysfs) && access("/sys", F_OK) == 0 && bind_dir(root, "/sys", 0) < 0)
+    fail(rfd, "new root: /sys");
   join(dst, root, "/dev/shm");
   if (mkdir(dst, 01777) < 0 || mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777") < 0)
     fail(rfd, "new root: /dev/shm");
@@ -153,8 +157,8 @@ static void build_root(const grd_sandbox *sb, int rfd) {
   if (mkdir(dst, 01777) < 0 || mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, "size=256m,mode=1777") < 0)
     fail(rfd, "new root: /tmp");
   for (int i = 0; i < GRD_SB_MAX_RO && sb->ro_dirs[i]; i++)
-    if (bind(root, sb->ro_dirs[i], 0) < 0) fail(rfd, "new root: read-only folders");
-  if (sb->rw_dir && bind(root, sb->rw_dir, 1) < 0) fail(rfd, "new root: scratch folder");
+    if (bind_dir(root, sb->ro_dirs[i], 0) < 0) fail(rfd, "new root: read-only folders");
+  if (sb->rw_dir && bind_dir(root, sb->rw_dir, 1) < 0) fail(rfd, "new root: scratch folder");
   if (chdir(root) < 0) fail(rfd, "new root: chdir");
   if (mkdir("oldroot", 0700) < 0) fail(rfd, "new root: oldroot");
   if (syscall(SYS_pivot_root, ".", "oldroot") < 0) fail(rfd, "pivot_root");
@@ -245,6 +249,17 @@ void grd__sandbox_exec(const grd_sandbox *sb) {
     ns = 0; /* weak: no namespaces; seccomp and rlimits still apply */
   }
 
+  if (ns && sb->net_lo) {
+    /* Only this namespace's own loopback: nothing outside is reachable. */
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    memcpy(ifr.ifr_name, "lo", 3);
+    if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0) fail(rfd, "network namespace: loopback");
+    ifr.ifr_flags |= IFF_UP;
+    if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) fail(rfd, "network namespace: loopback up");
+    close(s);
+  }
   int sp[2];
   if (pipe2(sp, O_CLOEXEC) < 0) fail(rfd, "pipe");
   pid_t b = fork();

@@ -52,6 +52,8 @@ typedef struct grd_sandbox {
   gid_t gid, outer_gid;
   int weak;             /* skip the namespace layers instead of refusing */
   int gpu;              /* bind the NVIDIA device nodes and /sys into the root */
+  int net_lo;           /* bring up the private network namespace's loopback */
+  int sysfs;            /* bind /sys read-only (hwloc and CUDA read the topology there) */
   char uid_map[32], gid_map[32]; /* "<uid> <uid> 1" for the user namespace */
   struct rlimit cpu, as, nproc, fsize, nofile, core;
 } grd_sandbox;

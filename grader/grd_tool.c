@@ -26,7 +26,16 @@
 
 int grd__run_tool(char *const argv[], const char *cwd, const char *newroot, int weak,
                   double wall_s, size_t out_cap, grd_proc_out *out) {
+  grd_prog_spec spec = {.argv = argv, .rw_dir = cwd, .cwd = cwd, .newroot = newroot, .weak = weak,
+                        .wall_s = wall_s, .cpu_s = wall_s / 2 + 1, .mem_bytes = (size_t)2 << 30,
+                        .out_cap = out_cap};
+  return grd__run_program(&spec, out);
+}
+
+int grd__run_program(const grd_prog_spec *spec, grd_proc_out *out) {
   memset(out, 0, sizeof *out);
+  size_t out_cap = spec->out_cap;
+  double wall_s = spec->wall_s;
   int p[2];
   if (pipe2(p, O_CLOEXEC) < 0) return PL_EIO;
   int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -40,15 +49,18 @@ int grd__run_tool(char *const argv[], const char *cwd, const char *newroot, int 
   static char *const env[] = {"PATH=/usr/local/cuda/bin:/usr/local/bin:/usr/bin:/bin", "LANG=C", "LC_ALL=C",
                               "TMPDIR=/tmp", "OPENBLAS_NUM_THREADS=1", NULL};
   grd_sandbox sb;
-  grd__sandbox_defaults(&sb, wall_s / 2 + 1, (size_t)2 << 30);
+  grd__sandbox_defaults(&sb, spec->cpu_s, spec->mem_bytes);
   sb.out = p[1];
   sb.devnull = devnull;
-  sb.argv = argv;
-  sb.envp = env;
-  sb.newroot = newroot;
-  sb.rw_dir = cwd;
-  sb.cwd = cwd;
-  sb.weak = weak;
+  sb.argv = spec->argv;
+  sb.envp = spec->envp ? spec->envp : env;
+  sb.newroot = spec->newroot;
+  sb.rw_dir = spec->rw_dir;
+  sb.ro_dirs[0] = spec->ro_dir;
+  sb.cwd = spec->cwd;
+  sb.weak = spec->weak;
+  sb.net_lo = spec->net_lo;
+  sb.sysfs = spec->net_lo; /* MPI jobs: hwloc reads the CPU topology from /sys */
   sb.fsize = (struct rlimit){(rlim_t)256 << 20, (rlim_t)256 << 20};
   sb.nofile = (struct rlimit){256, 256};
   pid_t pid = fork();

@@ -113,8 +113,8 @@ function lab(def)
     api_error("lab: submission.file must be a plain file name such as \"sum.c\"", 1, "submission")
   end
   sub.lang = sub.lang or "c"
-  if sub.lang ~= "c" and sub.lang ~= "lua" and sub.lang ~= "cuda" then
-    api_error("lab: submission.lang '" .. tostring(sub.lang) .. "' is not supported (use \"c\", \"lua\" or \"cuda\")", 1, "submission")
+  if sub.lang ~= "c" and sub.lang ~= "lua" and sub.lang ~= "cuda" and sub.lang ~= "mpi" then
+    api_error("lab: submission.lang '" .. tostring(sub.lang) .. "' is not supported (use \"c\", \"lua\", \"cuda\" or \"mpi\")", 1, "submission")
   end
   for _, k in ipairs { "cflags", "ldflags", "support" } do
     sub[k] = sub[k] or {}
@@ -237,6 +237,28 @@ end
 function T:limit(seconds)
   if type(seconds) ~= "number" or seconds <= 0 then api_error("limit: seconds must be > 0", 1) end
   self._jail.set_call_limit(seconds)
+end
+
+--- t:mpirun{ ranks = 4, args = { "100" }, baseline = false, timeout = s }
+--- runs the MPI lab's program (or its trusted baseline) under mpirun in
+--- the sandbox and returns { status = exit code (-1 if killed),
+--- failure = nil | "time limit" | "signal", output = all lines,
+--- ranks = { [0] = "rank 0's stdout", ... }, seconds = wall time }.
+function T:mpirun(opts)
+  opts = opts or {}
+  local args = {}
+  for i, a in ipairs(opts.args or {}) do args[i] = tostring(a) end
+  local status, failure, output, seconds = self._jail.mpirun(opts.baseline and "baseline" or "sub",
+    opts.ranks or 2, args, opts.timeout)
+  local ranks = {}
+  for line in (output .. "\n"):gmatch("([^\n]*)\n") do
+    local r, stream, text = line:match("^%[%d+,(%d+)%]<(%a+)>:(.*)$")
+    if r and stream == "stdout" then
+      r = tonumber(r)
+      ranks[r] = (ranks[r] and ranks[r] .. "\n" or "") .. text
+    end
+  end
+  return { status = status, failure = failure, output = output, ranks = ranks, seconds = seconds }
 end
 
 --- t:log(fmt, ...) adds a line to the check's message (shown pass or fail).
