@@ -229,6 +229,8 @@ void grd__sandbox_defaults(grd_sandbox *sb, double cpu_s, size_t mem_bytes) {
   sb->fsize = (struct rlimit){(rlim_t)64 << 20, (rlim_t)64 << 20};
   sb->nofile = (struct rlimit){64, 64};
   sb->core = (struct rlimit){0, 0};
+  const char *deny = getenv("PARLAB_TEST_DENY_LAYER");
+  if (deny) snprintf(sb->deny_layer, sizeof sb->deny_layer, "%s", deny);
 }
 
 int grd__jail_start(const grd_jail_cfg *cfg, grd_jail **out, char **err) {

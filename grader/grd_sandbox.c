@@ -244,7 +244,9 @@ void grd__sandbox_exec(const grd_sandbox *sb) {
     {CLONE_NEWNS, "mount namespace"}, {CLONE_NEWPID, "pid namespace"},
     {CLONE_NEWNET, "network namespace"}, {CLONE_NEWIPC, "IPC namespace"}};
   for (int i = 0; ns && i < 4; i++) {
-    if (unshare(layers[i].flag) == 0) continue;
+    int denied = sb->deny_layer[0] && !strcmp(sb->deny_layer, layers[i].name);
+    if (denied) errno = EPERM;
+    else if (unshare(layers[i].flag) == 0) continue;
     if (!sb->weak) fail(rfd, layers[i].name);
     ns = 0; /* weak: no namespaces; seccomp and rlimits still apply */
   }

@@ -55,6 +55,8 @@ typedef struct grd_sandbox {
   int net_lo;           /* bring up the private network namespace's loopback */
   int sysfs;            /* bind /sys read-only (hwloc and CUDA read the topology there) */
   char uid_map[32], gid_map[32]; /* "<uid> <uid> 1" for the user namespace */
+  char deny_layer[32];  /* tests only ($PARLAB_TEST_DENY_LAYER): act as if this
+                           namespace layer were refused by the kernel */
   struct rlimit cpu, as, nproc, fsize, nofile, core;
 } grd_sandbox;
 

@@ -49,6 +49,15 @@ expect_has "const input is read-only" "$(jget "$out/hostile.json" "d['checks'][0
 expect "no network socket" "$(jget "$out/hostile.json" "d['checks'][1]['passed']")" False
 expect "writable output comes back" "$(jget "$out/hostile.json" "d['checks'][2]['passed']")" True
 
+# A sandbox layer the kernel refuses: grading refuses (exit 3) and names
+# the layer, unless the instructor accepts a weaker jail, which is recorded.
+PARLAB_TEST_DENY_LAYER="pid namespace" "$PARLAB" lab run "$TINY" --submission "$TINY/solution.c" >/dev/null 2>"$out/deny.txt"
+expect "refused layer: exit 3" "$?" 3
+expect_has "refused layer named" "$(cat "$out/deny.txt")" "pid namespace"
+PARLAB_TEST_DENY_LAYER="pid namespace" "$PARLAB" lab run "$TINY" --submission "$TINY/solution.c" --weak-jail --json >"$out/weak.json" 2>/dev/null
+expect "weak jail accepted: graded" "$?" 0
+expect "weak jail recorded in the result" "$(jget "$out/weak.json" "d['weak_jail']")" True
+
 # Hidden checks show their verdict, not their inputs.
 run_json "$TINY" "$TINY/starter.c" "$out/hidden.json"
 expect "hidden: failed" "$(jget "$out/hidden.json" "d['checks'][4]['passed']")" False
