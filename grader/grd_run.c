@@ -551,8 +551,12 @@ static int compile(run_ctx *c, const char *src, const char *name, const char *ou
   argv[argc++] = (char *)out;
   argv[argc++] = (char *)name;
   for (int i = 0; i < lab->nsupport; i++) {
+    /* Headers are copied next to the sources but not compiled on their own. */
     const char *base = strrchr(lab->support[i], '/');
-    argv[argc++] = (char *)(base ? base + 1 : lab->support[i]);
+    base = base ? base + 1 : lab->support[i];
+    size_t bl = strlen(base);
+    if (bl > 2 && !strcmp(base + bl - 2, ".h")) continue;
+    argv[argc++] = (char *)base;
   }
   for (int i = 0; i < lab->nldflags; i++) argv[argc++] = lab->ldflags[i];
   argv[argc] = NULL;

@@ -106,7 +106,8 @@ function lab(def)
     api_error("lab: id '" .. def.id .. "' may hold only letters, digits, '-' and '_'", 1, "id")
   end
   local sub = def.submission
-  -- submission.support: C files from the lab folder compiled together with
+  -- submission.support: C files (paths relative to the lab folder; headers
+  -- ending in .h are copied alongside, not compiled) compiled together with
   -- the student's file (harness code the lab provides, e.g. instrumented
   -- locks). They run in the jail with the submission: never put secrets in them.
   if type(sub.file) ~= "string" or not sub.file:match("^[%w][%w%-_%.]*$") then
