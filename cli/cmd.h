@@ -28,6 +28,12 @@ int cmd_read(cmd_ctx *c, int argc, char **argv);
 int cmd_lab(cmd_ctx *c, int argc, char **argv);
 int cmd_progress(cmd_ctx *c, int argc, char **argv);
 int cmd_bench(cmd_ctx *c, int argc, char **argv);
+int cmd_info(cmd_ctx *c, int argc, char **argv);
+/* engine.machine()'s provider: the cached probe (cmd_info.c); ud is the cmd_ctx. */
+struct eng_probe;
+int cmd_info_machine(void *ud, struct eng_probe *out);
+int cmd_grade(cmd_ctx *c, int argc, char **argv);
+int cmd_gradebook(cmd_ctx *c, int argc, char **argv);
 
 /* Helpers (main.c). Each prints its own error and returns an exit code. */
 int cmd_home(cmd_ctx *c);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "lx_probe.h"
 #include "grd.h"
 #include "pl_err.h"
 #include "tui.h"
@@ -28,8 +29,16 @@ static const char usage[] =
   "                                  instructor check: starter fails, reference gets full marks\n"
   "  parlab lab lint PATH            validate a lab folder\n"
   "  parlab progress [--reset]       lectures read and lab scores\n"
+  "  parlab grade LAB DIR [--jobs N] [--db FILE] [--json] [--student NAME] [--regrade-all]\n"
+  "                                  grade a class's submissions into a gradebook\n"
+  "  parlab grade --gradescope [--lab LAB] [--submission-dir DIR] [--results FILE]\n"
+  "                                  run as a Gradescope autograder\n"
+  "  parlab gradebook export --format csv|json|gradescope [--lab LAB] [--out FILE] [--db FILE]\n"
+  "                                  export the latest grade of every student\n"
   "  parlab bench [SUITE...] [--json]\n"
   "                                  benchmarks against references measured in the same run\n"
+  "  parlab info [--json] [--refresh] [--roofline] [--ascii]\n"
+  "                                  machine: cores, caches, ISA, bandwidth, peak, OpenBLAS, GPU, MPI\n"
   "\n"
   "Global: --home DIR (or PARLAB_HOME), --course DIR, --no-color (or NO_COLOR),\n"
   "        --help, --version\n"
@@ -154,10 +163,12 @@ static char *find_course_root(const char *opt) {
 typedef struct { const char *name; cmd_fn fn; } command;
 static const command commands[] = {
   {"list", cmd_list}, {"read", cmd_read}, {"lab", cmd_lab},
-  {"progress", cmd_progress}, {"bench", cmd_bench}, {NULL, NULL}};
+  {"progress", cmd_progress}, {"bench", cmd_bench}, {"info", cmd_info},
+  {"grade", cmd_grade}, {"gradebook", cmd_gradebook}, {NULL, NULL}};
 
 int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "__jail")) return grd_jail_main(argc, argv);
+  if (argc > 1 && !strcmp(argv[1], "__luacheck")) return grd_luacheck_main(argc, argv);
 
   cmd_ctx c = {0};
   int i = 1;
@@ -179,6 +190,7 @@ int main(int argc, char **argv) {
   const char *nc = getenv("NO_COLOR");
   if (nc && *nc) c.no_color = 1;
   c.course_root = find_course_root(c.course_opt);
+  lx_probe_set_provider(cmd_info_machine, &c); /* engine.machine(): the gradebook's cached probe */
 
   int rc;
   if (i == argc) {

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "pl_err.h"
@@ -42,6 +43,7 @@ struct eng_array {
   int fd;
   int sealed;
   uint64_t id;
+  _Atomic long refs;
 };
 
 static _Atomic uint64_t next_id = 1;
@@ -130,6 +132,7 @@ int eng_array_new(eng_dtype t, long n, unsigned flags, eng_array **out) {
     }
   }
   a->id = atomic_fetch_add(&next_id, 1);
+  atomic_init(&a->refs, 1);
   *out = a;
   a = NULL;
 
@@ -138,8 +141,115 @@ done:
   return rc;
 }
 
+int eng_array_map_fd(int fd, eng_dtype t, long len, int writable, eng_array **out) {
+  int rc = 0;
+  eng_array *a = NULL;
+  if (!out) {
+    rc = PL_EINVAL;
+    goto done;
+  }
+  *out = NULL;
+  size_t es = eng_dtype_size(t);
+  if (!es || len < 0 || (len > 0 && fd < 0)) {
+    rc = PL_EINVAL;
+    goto done;
+  }
+  if ((unsigned long)len > (SIZE_MAX - ENG_ALIGN) / es) {
+    rc = PL_EINVAL;
+    goto done;
+  }
+  a = calloc(1, sizeof *a);
+  if (!a) {
+    rc = PL_ENOMEM;
+    goto done;
+  }
+  a->t = t;
+  a->flags = ENG_ARRAY_SHARED;
+  a->n = len;
+  a->bytes = (size_t)len * es;
+  a->fd = -1;
+  a->sealed = !writable;
+  if (len > 0) {
+    /* The sender could shrink the file under our mapping (SIGBUS on the
+     * next access): forbid that first, then check the size. Only a memfd
+     * made for sealing can be wrapped. */
+    if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) < 0) {
+      int seals = fcntl(fd, F_GET_SEALS);
+      if (seals < 0 || !(seals & F_SEAL_SHRINK)) {
+        rc = PL_EINVAL;
+        goto done;
+      }
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+      rc = PL_EIO;
+      goto done;
+    }
+    /* A short file would fault (SIGBUS) on the first access past its end. */
+    if (st.st_size < 0 || (unsigned long long)st.st_size < a->bytes) {
+      rc = PL_EINVAL;
+      goto done;
+    }
+    int prot = PROT_READ | (writable ? PROT_WRITE : 0);
+    void *m = mmap(NULL, a->bytes, prot, MAP_SHARED, fd, 0);
+    if (m == MAP_FAILED) {
+      rc = errno == ENOMEM ? PL_ENOMEM : PL_EIO;
+      goto done;
+    }
+    a->data = m;
+    a->fd = fd;
+    fd = -1;
+  }
+  a->id = atomic_fetch_add(&next_id, 1);
+  atomic_init(&a->refs, 1);
+  *out = a;
+  a = NULL;
+
+done:
+  if (fd >= 0) close(fd);
+  free(a);
+  return rc;
+}
+
+/* engine.procs memmaps (eng_ipc.c): a regular file this process opened
+ * itself, so there is no sender to guard against and no seal to add. */
+int eng_array_map_file(int fd, eng_dtype t, long len, int writable, eng_array **out) {
+  size_t es = eng_dtype_size(t);
+  struct stat st;
+  eng_array *a = NULL;
+  void *m = MAP_FAILED;
+  if (out && es && len > 0 && fd >= 0 && (unsigned long)len <= (SIZE_MAX - ENG_ALIGN) / es &&
+      fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+      (unsigned long long)st.st_size >= (size_t)len * es && (a = calloc(1, sizeof *a)))
+    m = mmap(NULL, (size_t)len * es, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, fd, 0);
+  if (m == MAP_FAILED) {
+    int rc = a ? (errno == ENOMEM ? PL_ENOMEM : PL_EIO) : PL_EINVAL;
+    free(a);
+    if (fd >= 0) close(fd);
+    return rc;
+  }
+  a->t = t;
+  a->flags = ENG_ARRAY_SHARED;
+  a->n = len;
+  a->bytes = (size_t)len * es;
+  a->data = m;
+  a->fd = fd;
+  a->sealed = !writable;
+  a->id = atomic_fetch_add(&next_id, 1);
+  atomic_init(&a->refs, 1);
+  *out = a;
+  return 0;
+}
+
+eng_array *eng_array_retain(eng_array *a) {
+  if (a) atomic_fetch_add_explicit(&a->refs, 1, memory_order_relaxed);
+  return a;
+}
+
 void eng_array_free(eng_array *a) {
   if (!a) return;
+  /* acq_rel: every user's writes happen before the memory is released. */
+  if (atomic_fetch_sub_explicit(&a->refs, 1, memory_order_acq_rel) != 1) return;
   if (a->flags & ENG_ARRAY_SHARED) {
     if (a->data) munmap(a->data, a->bytes);
     if (a->fd >= 0) close(a->fd);

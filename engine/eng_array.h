@@ -8,8 +8,14 @@
  * new writable mapping (F_SEAL_FUTURE_WRITE): the creator keeps writing
  * through its own mapping, a process that receives the fd can only read.
  *
+ * Arrays are reference counted: eng_array_new() returns one reference,
+ * eng_array_retain() adds one, eng_array_free() drops one and frees the
+ * array with the last. A worker's Lua state holds its own reference to an
+ * array it was sent, so the sender may drop its copy first.
+ *
  * Thread-safety: an array is plain memory; the functions that compute over
- * it (sum, min, max) only read and may run concurrently.
+ * it (sum, min, max) only read and may run concurrently. Retain and free
+ * are atomic and may be called from any thread.
  */
 #ifndef ENG_ARRAY_H
 #define ENG_ARRAY_H
@@ -32,7 +38,25 @@ int eng_dtype_parse(const char *name, eng_dtype *out); /* PL_EINVAL if unknown *
  * PL_EINVAL for a bad dtype, n < 0 or unknown flags.
  * OUT: *out, caller frees with eng_array_free(). */
 int eng_array_new(eng_dtype t, long n, unsigned flags, eng_array **out);
+/* Drop one reference; the last one frees the memory (and the memfd). */
 void eng_array_free(eng_array *a);
+/* Add a reference; returns a. */
+eng_array *eng_array_retain(eng_array *a);
+
+/* Wrap a shared array received from another process: map `fd` (a memfd of
+ * at least len elements of type t) and take ownership of the descriptor,
+ * also on failure. writable = 0 maps it read-only and marks the array
+ * sealed (a sealed memfd only maps read-only). len == 0 gives an empty
+ * array and closes fd (which may be -1). The file gets F_SEAL_SHRINK, so
+ * the sender cannot shrink it under the mapping. PL_EINVAL when fd is not
+ * a sealable memfd, is too small, or the arguments are bad; PL_EIO when
+ * mmap refuses.
+ * OUT: *out, caller frees with eng_array_free(). */
+int eng_array_map_fd(int fd, eng_dtype t, long len, int writable, eng_array **out);
+/* The same for a regular file this process opened itself (never a
+ * descriptor another process sent: it could truncate the file under the
+ * mapping); len > 0; takes fd, also on failure. For eng_ipc_memmap(). */
+int eng_array_map_file(int fd, eng_dtype t, long len, int writable, eng_array **out);
 
 void *eng_array_data(const eng_array *a); /* NULL when n == 0 */
 long eng_array_len(const eng_array *a);

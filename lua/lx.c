@@ -88,6 +88,13 @@ void lx_set_deadline(lua_State *L, double seconds) {
 
 size_t lx_mem_used(lua_State *L) { return lx_getud(L)->used; }
 
+double lx__deadline_left(lua_State *L) {
+  lx_ud *ud = lx_getud(L);
+  if (ud->deadline <= 0) return 0;
+  double left = ud->deadline - eng_now();
+  return left > 1e-3 ? left : 1e-3;
+}
+
 /* load() that refuses binary chunks: mode is forced to "t". */
 static int lx_load_text(lua_State *L) {
   lua_settop(L, 4); /* chunk, chunkname, mode (ignored), env */

@@ -18,5 +18,6 @@ void lx_pusharray(lua_State *L, eng_array *a);
 int luaopen_parlab_array(lua_State *L);
 int luaopen_parlab_measure(lua_State *L);
 int luaopen_parlab_pool(lua_State *L);
+int luaopen_parlab_threads(lua_State *L); /* lx_threads.c */
 
 #endif

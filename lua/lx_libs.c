@@ -11,10 +11,13 @@
 #include "lx.h"
 #include "lx_engine.h"
 #include "lx_int.h"
+#include "lx_probe.h"
 #include "pl_err.h"
 
 typedef struct { const char *name; const char *src; size_t len; } lx_embedded_file;
 extern const lx_embedded_file lx_embedded[];
+
+int luaopen_parlab_gpu(lua_State *L); /* lx_gpu.c: engine.gpu */
 
 /* Native modules, stored in the registry as parlab.native.<name> for the
  * Lua libraries to assemble the friendly `engine` table. */
@@ -22,6 +25,11 @@ static const luaL_Reg lx_native[] = {
   {"array", luaopen_parlab_array},
   {"measure", luaopen_parlab_measure},
   {"pool", luaopen_parlab_pool},
+  {"threads", luaopen_parlab_threads},
+  {"simd", luaopen_parlab_simd},
+  {"blas", luaopen_parlab_blas},
+  {"probe", luaopen_parlab_probe},
+  {"gpu", luaopen_parlab_gpu},
   {NULL, NULL}};
 
 int lx__open_engine(lua_State *L) {
@@ -36,7 +44,7 @@ int lx__open_engine(lua_State *L) {
 }
 
 /* Order matters: engine first, then the lab API that uses it. */
-static const char *const lx_lib_order[] = {"engine", "lab", NULL};
+static const char *const lx_lib_order[] = {"engine", "threads", "machine", "gpu", "lab", "quiz", NULL};
 
 static const lx_embedded_file *find_lib(const char *name) {
   for (const lx_embedded_file *f = lx_embedded; f->name; f++)

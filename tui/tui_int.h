@@ -10,9 +10,16 @@
  *  - cell grid (tui_grid.c): the screen as w x h cells. Screens draw only
  *    into the grid; tui_term.c flushes it to curses once per tick and, when
  *    PARLAB_TUI_DUMP is set, writes it to a file as plain text.
- *  - screens: vtables {draw, key, resize, tick, free} on a stack owned by the
- *    app (tui_main.c). Key bindings are data (tui_binding tables) and drive
- *    both dispatch and the `?` help overlay and the status-line hints.
+ *  - screens: vtables {draw, key, resize, tick, free, click} on a stack
+ *    owned by the app (tui_main.c). Key bindings are data (tui_binding
+ *    tables) and drive dispatch, the `?` help overlay and the status-line
+ *    hints (which are clickable). The app also owns the one-line prompt
+ *    (search, typed answers, y/n questions). Screens: course map, reader
+ *    (lectures, solutions), contents, quiz, progress dashboard, lab.
+ *  - models without curses, each in its own file: syntax highlighting
+ *    (tui_hl.c), runnable snippets (tui_snippet.c), watching a file for
+ *    saves (tui_watch.c), the Amdahl fit and speedup chart (tui_fit.c, on
+ *    tui_chart.h), a grading run on a thread (tui_run.c).
  *
  * Invariants: a style is a uint16_t (colour role in the low 4 bits, TUI_A_*
  * attributes above); grid cells hold one character each, a wide character
@@ -34,6 +41,7 @@
 #include "grd.h"
 #include "db.h"
 #include "lx_course.h"
+#include "lx_quiz.h"
 
 /* ---- styles ---- */
 
@@ -47,10 +55,14 @@ enum {
   TUI_C_FAIL,
   TUI_C_WARN,
   TUI_C_ACCENT,
+  TUI_C_KEYWORD, /* syntax highlighting of code blocks (tui_hl.c) */
+  TUI_C_STRING,
+  TUI_C_COMMENT,
+  TUI_C_NUMBER,
   TUI_C_MUTED, /* attribute-only roles from here: dim */
   TUI_C_BAR,   /* title and status bars: reverse video */
   TUI_C_SEL,   /* the selected row */
-  TUI_C_COUNT
+  TUI_C_COUNT /* 16: every role fits TUI_C_MASK */
 };
 #define TUI_C_MASK 0x000fu
 #define TUI_A_BOLD 0x0010u
@@ -70,6 +82,8 @@ enum {
   TUI_G_RULE1, TUI_G_RULE2,                  /* under H1 and H2 */
   TUI_G_QUOTE, TUI_G_CHECK, TUI_G_CROSS, TUI_G_SKIP, TUI_G_DOT,
   TUI_G_CRUMB, TUI_G_ELLIPSIS, TUI_G_TASK_ON, TUI_G_TASK_OFF, TUI_G_DASH,
+  TUI_G_BAR_FULL, TUI_G_BAR_EMPTY,           /* progress bars */
+  TUI_G_PLAY, TUI_G_RADIO_ON, TUI_G_RADIO_OFF,
   TUI_G_COUNT
 };
 const char *tui__glyph(int ascii, int g);
@@ -129,15 +143,92 @@ char *tui__line_utf8(const tui_line *l);
 
 /* ---- Markdown layout (tui_md.c) ---- */
 
+/* What the layout found, for the reader: headings (table of contents)
+ * and code blocks (runnable snippets). Line numbers index the tui_doc. */
+typedef struct tui_mdhead {
+  int level;  /* 1..6 */
+  int line;   /* doc line of the heading */
+  char *text; /* UTF-8 */
+} tui_mdhead;
+
+typedef struct tui_mdcode {
+  char *lang;  /* info string's first word, lower case; "" when none */
+  char *text;  /* the code, UTF-8, as written */
+  int src;     /* Markdown line of the first code line; 0: unknown */
+  int first, last; /* doc lines [first, last) */
+} tui_mdcode;
+
+typedef struct tui_mdinfo {
+  tui_mdhead *heads;
+  int nheads;
+  tui_mdcode *codes;
+  int ncodes;
+} tui_mdinfo;
+
+void tui__mdinfo_free(tui_mdinfo *i);
+
 typedef struct tui_mdopts {
   int width;  /* columns, including list and quote prefixes */
   int ascii;  /* box and bullet glyphs in ASCII */
   int plain;  /* no colour at the far end: mark inline code with `…` */
+  tui_mdinfo *info; /* optional: filled with headings and code blocks */
+  /* Optional: called right after code block `index` is laid out, to
+   * append lines under it (a snippet's output). */
+  void (*after_code)(void *arg, int index, tui_doc *d, int width);
+  void *arg;
 } tui_mdopts;
 
 /* Lay out CommonMark into d (appended). Returns 0, PL_ENOMEM or PL_EINVAL
  * (md4c refused the input). */
 int tui__md_layout(const char *md, size_t len, const tui_mdopts *o, tui_doc *d);
+
+/* ---- syntax highlighting (tui_hl.c) ---- */
+
+/* Style n characters of code in language `lang` ("c", "cuda", "lua",
+ * "sh", "python" and their usual aliases): st[k] gets a TUI_C_* role for
+ * s[k]. Returns 1 when the language is known, 0 (st untouched) otherwise.
+ * Block comments and strings may span lines: pass the whole block. */
+int tui__hl(const char *lang, const wchar_t *s, int n, uint16_t *st);
+
+/* ---- runnable snippets (tui_snippet.c) ---- */
+
+/* Run Lua `code` in a fresh sandboxed state (the engine and lab API
+ * loaded, a deadline of `seconds` and a memory cap) and capture what it
+ * prints. Blank lines are prepended so that error messages carry the line
+ * numbers of `chunk` (a file name) from `first_line` on. OUT: *out, what
+ * it printed followed by the error when it failed (caller frees); *failed
+ * = 1 on a Lua error. Returns 0, or PL_ENOMEM. */
+int tui__snippet_run(const char *code, const char *chunk, int first_line,
+                     double seconds, char **out, int *failed);
+
+/* ---- watching a file for saves (tui_watch.c) ---- */
+
+typedef struct tui_watch tui_watch;
+/* Watch the folder of `file` (editors save by writing a temporary file and
+ * renaming it over the original) for a write or a rename onto its name.
+ * OUT: *out; *err (caller frees) on failure. */
+int tui__watch_open(const char *file, tui_watch **out, char **err);
+/* 1 when the file was saved since the last poll; never blocks. */
+int tui__watch_poll(tui_watch *w);
+void tui__watch_free(tui_watch *w);
+
+/* ---- the Amdahl fit behind the speedup chart (tui_fit.c) ---- */
+
+/* Least squares of T(p) = T1 * (s + (1 - s)/p) over n >= 2 measured points
+ * (p[k] threads, t[k] seconds): linear in a = T1 s and b = T1 (1 - s).
+ * OUT: *s in [0, 1], *t1. Returns 0, or PL_EINVAL when the points cannot
+ * determine the fit (fewer than two distinct thread counts). */
+int tui__amdahl_fit(const double *p, const double *t, int n, double *s,
+                    double *t1);
+
+/* Append to d the speedup chart of a check's t:scaling figures (n points
+ * of threads and median seconds; baseline_s > 0: speedups are against the
+ * serial baseline, else against the fitted one-thread time): measured
+ * points, the ideal line, the Amdahl fit and the serial fraction it
+ * implies, at most `width` columns (tui_chart.h draws the plot). Returns 0,
+ * PL_EINVAL when there is nothing to chart, PL_ENOMEM. */
+int tui__speedup_chart(tui_doc *d, int width, int ascii, const double *threads,
+                       const double *times, int n, double baseline_s);
 
 /* Word-wrap `in` to `width` columns into d; the first line starts with
  * `first`, the others with `cont` (either may be NULL). '\n' in `in` is a
@@ -205,6 +296,15 @@ void tui__term_redraw(void);
  * the editor's exit status, or a negative PL_E* code. */
 int tui__term_edit(const char *path);
 
+/* Mouse: what the last TUI_KEY_MOUSE was. */
+enum { TUI_MOUSE_CLICK = 1, TUI_MOUSE_WHEEL_UP, TUI_MOUSE_WHEEL_DOWN };
+typedef struct tui_mouse {
+  int kind;
+  int x, y; /* screen cell */
+} tui_mouse;
+/* The event behind the last TUI_KEY_MOUSE from tui__term_getkey(). */
+void tui__term_mouse(tui_mouse *m);
+
 /* Keys as screens see them: characters, or these (curses stays in
  * tui_term.c). */
 enum {
@@ -214,7 +314,7 @@ enum {
   TUI_KEY_ESC = 27,
   TUI_KEY_UP = 0x110000, TUI_KEY_DOWN, TUI_KEY_LEFT, TUI_KEY_RIGHT,
   TUI_KEY_PGUP, TUI_KEY_PGDN, TUI_KEY_HOME, TUI_KEY_END, TUI_KEY_BTAB,
-  TUI_KEY_BACKSPACE, TUI_KEY_RESIZE
+  TUI_KEY_BACKSPACE, TUI_KEY_RESIZE, TUI_KEY_MOUSE, TUI_KEY_DELETE
 };
 #define TUI_KEY_CTRL(c) ((c) & 0x1f)
 
@@ -222,6 +322,9 @@ enum {
 
 typedef struct tui_app tui_app;
 typedef struct tui_screen tui_screen;
+/* A prompt's answer: text is the input (UTF-8), or "y" for a yes to a
+ * yes/no question; NULL when cancelled (Esc, or no). */
+typedef void (*tui_prompt_fn)(void *arg, tui_app *a, const char *text);
 
 typedef struct tui_binding {
   int keys[4];       /* key codes; 0 ends the list early */
@@ -245,6 +348,9 @@ typedef struct tui_screen_vt {
   /* Optional: poll background work; returns 1 when a redraw is needed. */
   int (*tick)(tui_screen *s, tui_app *a);
   void (*free)(tui_screen *s, tui_app *a);
+  /* Optional: a click in the content area (wheel events arrive as
+   * TUI_ACT_UP / TUI_ACT_DOWN through key()). y is a screen row. */
+  int (*click)(tui_screen *s, tui_app *a, int x, int y);
 } tui_screen_vt;
 
 struct tui_screen {
@@ -281,6 +387,18 @@ struct tui_app {
   double msg_until;
   char *dump_path;
   unsigned tick;
+  /* A one-line input (search, quiz answers) or a y/n question, drawn in
+   * the status line; while active it takes every key. */
+  struct tui_prompt {
+    int active, yesno;
+    char label[96];
+    wchar_t buf[256];
+    int n, cur;
+    tui_prompt_fn done;
+    void *arg;
+  } prompt;
+  struct { int x0, x1, key; } hint_hit[16]; /* status-line hints: clickable */
+  int nhint_hit;
 };
 
 /* Show a transient status-line message. */
@@ -290,6 +408,25 @@ void tui__app_msg(tui_app *a, int warn, const char *fmt, ...)
 int tui__app_push(tui_app *a, tui_screen *s);
 /* Pop the top screen after the current key has been handled. */
 void tui__app_pop(tui_app *a);
+/* Ask for a line of text in the status line ("/" for search); `initial`
+ * may be NULL. fn runs once, on Enter or Esc; arg must stay valid until
+ * then (screens cannot be left while a prompt is open). */
+void tui__app_prompt(tui_app *a, const char *label, const char *initial,
+                     tui_prompt_fn fn, void *arg);
+/* Ask a yes/no question; fn gets "y" for yes, NULL for anything else. */
+void tui__app_confirm(tui_app *a, const char *question, tui_prompt_fn fn,
+                      void *arg);
+/* The prompt's text so far, UTF-8 (caller frees); NULL when none open. */
+char *tui__app_prompt_text(const tui_app *a);
+/* Draw a progress bar of `w` cells, `frac` in [0, 1] full. */
+void tui__draw_bar(tui_app *a, tui_grid *g, int y, int x, int w, double frac,
+                   uint16_t st);
+/* Add `seconds` to the time spent on `item` (best effort: without a
+ * database nothing is recorded). */
+void tui__app_left_item(tui_app *a, const char *item, double seconds);
+/* Remember `item` as the last one opened (for "continue where you left
+ * off"). */
+void tui__app_opened_item(tui_app *a, const char *item);
 /* Resolve a path from the course manifest against the course root
  * (caller frees). */
 char *tui__app_path(const tui_app *a, const char *p);
@@ -311,6 +448,9 @@ enum {
   TUI_ACT_UP = 1, TUI_ACT_DOWN, TUI_ACT_PGUP, TUI_ACT_PGDN, TUI_ACT_HOME,
   TUI_ACT_END, TUI_ACT_BACK, TUI_ACT_OPEN, TUI_ACT_QUIT, TUI_ACT_RELOAD,
   TUI_ACT_EDIT, TUI_ACT_RUN, TUI_ACT_HINT, TUI_ACT_FOCUS, TUI_ACT_SOLUTION,
+  TUI_ACT_SEARCH, TUI_ACT_NEXT, TUI_ACT_PREV, TUI_ACT_TOC, TUI_ACT_QUIZ,
+  TUI_ACT_WATCH, TUI_ACT_RESET, TUI_ACT_PROGRESS, TUI_ACT_CONTINUE,
+  TUI_ACT_SNIPPET,
   TUI_ACT_SCREEN = 100 /* screen-private actions from here */
 };
 /* Read a whole file (caller frees); *len may be NULL. */
@@ -324,7 +464,19 @@ tui_screen *tui__reader_new(tui_app *a, const char *crumb, const char *what,
                             const char *md, size_t len,
                             const char *lecture_id, const char *err);
 tui_screen *tui__lab_new(tui_app *a, const lx_module *m, const lx_item *it);
-
+/* Open a course item (lecture or lab) as the map does. */
+void tui__open_item(tui_app *a, const lx_module *m, const lx_item *it);
+/* The table of contents of a reader: jumps `*top` of the reader to the
+ * chosen heading's line. heads is borrowed from the reader, which stays
+ * below on the stack. */
+tui_screen *tui__toc_new(tui_app *a, const char *crumb, const tui_mdinfo *info,
+                         int *top, int current);
+/* The quiz of lecture `lecture_id` (content/quizzes/<id>.lua); a missing
+ * or broken quiz file is shown in an error panel. */
+tui_screen *tui__quiz_new(tui_app *a, const char *crumb, const char *lecture_id,
+                          const char *title);
+/* The progress dashboard. */
+tui_screen *tui__dash_new(tui_app *a);
 /* ---- a grading run on a background thread (tui_run.c) ---- */
 
 enum { TUI_CHK_WAIT, TUI_CHK_RUN, TUI_CHK_PASS, TUI_CHK_FAIL, TUI_CHK_SKIP };
@@ -335,6 +487,10 @@ typedef struct tui_run_check {
   int state, hidden;
   double score, max_score, seconds;
   char *message;
+  /* t:scaling's figures once the check is done (grd_check_result) */
+  int npoints;
+  double threads[8], times[8];
+  double baseline_s;
 } tui_run_check;
 
 typedef struct tui_run tui_run;

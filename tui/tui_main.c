@@ -1,8 +1,11 @@
 /*
  * tui_main.c — the courseware's main loop: the screen stack, key dispatch
- * through binding tables, the title and status bars, the help overlay and
- * the "terminal too small" guard. One tick = poll background work, redraw
- * the grid if anything changed, flush it, wait up to 50 ms for a key.
+ * through binding tables, mouse dispatch (wheel = scroll, clicks go to the
+ * screen, a click on a status-line hint presses its key), the title and
+ * status bars, the one-line prompt (search, answers, y/n questions), the
+ * help overlay and the "terminal too small" guard. One tick = poll
+ * background work, redraw the grid if anything changed, flush it, wait up
+ * to 50 ms for a key.
  */
 #include <langinfo.h>
 #include <locale.h>
@@ -49,6 +52,153 @@ int tui__app_push(tui_app *a, tui_screen *s) {
 }
 
 void tui__app_pop(tui_app *a) { a->pop_req++; }
+
+/* ---- the prompt ---- */
+
+static void prompt_open(tui_app *a, int yesno, const char *label,
+                        const char *initial, tui_prompt_fn fn, void *arg) {
+  memset(&a->prompt, 0, sizeof a->prompt);
+  a->prompt.active = 1;
+  a->prompt.yesno = yesno;
+  snprintf(a->prompt.label, sizeof a->prompt.label, "%s", label ? label : "");
+  a->prompt.done = fn;
+  a->prompt.arg = arg;
+  if (initial) {
+    size_t len = strlen(initial), i = 0;
+    while (i < len && a->prompt.n < (int)(sizeof a->prompt.buf /
+                                           sizeof a->prompt.buf[0]) - 1)
+      a->prompt.buf[a->prompt.n++] = tui__utf8_next(initial, len, &i);
+    a->prompt.cur = a->prompt.n;
+  }
+  a->dirty = 1;
+}
+
+void tui__app_prompt(tui_app *a, const char *label, const char *initial,
+                     tui_prompt_fn fn, void *arg) {
+  prompt_open(a, 0, label, initial, fn, arg);
+}
+
+void tui__app_confirm(tui_app *a, const char *question, tui_prompt_fn fn,
+                      void *arg) {
+  prompt_open(a, 1, question, NULL, fn, arg);
+}
+
+char *tui__app_prompt_text(const tui_app *a) {
+  if (!a->prompt.active) return NULL;
+  char *s = malloc((size_t)a->prompt.n * 4 + 1);
+  if (!s) return NULL;
+  size_t o = 0;
+  for (int k = 0; k < a->prompt.n; k++)
+    o += (size_t)tui__utf8_put(a->prompt.buf[k], s + o);
+  s[o] = 0;
+  return s;
+}
+
+/* Close the prompt, then tell its owner (which may open another). */
+static void prompt_finish(tui_app *a, int ok) {
+  char *text = ok ? tui__app_prompt_text(a) : NULL;
+  tui_prompt_fn fn = a->prompt.done;
+  void *arg = a->prompt.arg;
+  int yesno = a->prompt.yesno;
+  memset(&a->prompt, 0, sizeof a->prompt);
+  if (fn) fn(arg, a, yesno ? (ok ? "y" : NULL) : text);
+  free(text);
+}
+
+static void prompt_key(tui_app *a, int key) {
+  struct tui_prompt *p = &a->prompt;
+  if (p->yesno) {
+    prompt_finish(a, key == 'y' || key == 'Y');
+    return;
+  }
+  int max = (int)(sizeof p->buf / sizeof p->buf[0]) - 1;
+  switch (key) {
+  case TUI_KEY_ENTER: prompt_finish(a, 1); return;
+  case TUI_KEY_ESC: case TUI_KEY_CTRL('c'): case TUI_KEY_CTRL('g'):
+    prompt_finish(a, 0);
+    return;
+  case TUI_KEY_LEFT: if (p->cur > 0) p->cur--; return;
+  case TUI_KEY_RIGHT: if (p->cur < p->n) p->cur++; return;
+  case TUI_KEY_HOME: case TUI_KEY_CTRL('a'): p->cur = 0; return;
+  case TUI_KEY_END: case TUI_KEY_CTRL('e'): p->cur = p->n; return;
+  case TUI_KEY_CTRL('u'): p->n = p->cur = 0; return;
+  case TUI_KEY_BACKSPACE:
+    if (p->cur == 0) {
+      if (p->n == 0) prompt_finish(a, 0); /* like less and vim */
+      return;
+    }
+    p->cur--;
+    __attribute__((fallthrough));
+  case TUI_KEY_DELETE:
+    if (p->cur < p->n) {
+      memmove(p->buf + p->cur, p->buf + p->cur + 1,
+              (size_t)(p->n - p->cur - 1) * sizeof *p->buf);
+      p->n--;
+    }
+    return;
+  default:
+    if (key < 0x20 || key >= 0x110000 || key == 0x7f || p->n >= max) return;
+    memmove(p->buf + p->cur + 1, p->buf + p->cur,
+            (size_t)(p->n - p->cur) * sizeof *p->buf);
+    p->buf[p->cur++] = (wchar_t)key;
+    p->n++;
+    return;
+  }
+}
+
+static void draw_prompt(tui_app *a) {
+  tui_grid *g = &a->grid;
+  int y = g->h - 1;
+  tui__grid_fill(g, y, 0, g->w, L' ', 0);
+  int x = 1;
+  x += tui__grid_puts(g, y, x, g->w - 10, a->prompt.label,
+                      TUI_C_ACCENT | TUI_A_BOLD);
+  if (a->prompt.yesno) {
+    x += tui__grid_puts(g, y, x, -1, " (y/n) ", TUI_A_BOLD);
+    tui__grid_putc(g, y, x, L' ', TUI_A_REVERSE);
+    return;
+  }
+  /* keep the cursor in view: scroll the text when it is too long */
+  int room = g->w - x - 2;
+  int from = 0;
+  while (from < a->prompt.cur &&
+         tui__rich_width(&(tui_rich){.ch = a->prompt.buf, .n = a->prompt.n},
+                         from, a->prompt.cur) > room - 1)
+    from++;
+  int cx = x;
+  for (int k = from; k <= a->prompt.n; k++) {
+    wchar_t ch = k < a->prompt.n ? a->prompt.buf[k] : L' ';
+    uint16_t st = k == a->prompt.cur ? TUI_A_REVERSE : 0;
+    if (cx + tui__wcwidth(ch) > g->w - 1) break;
+    cx += tui__grid_putc(g, y, cx, ch, st);
+  }
+}
+
+/* ---- small widgets and bookkeeping for screens ---- */
+
+void tui__draw_bar(tui_app *a, tui_grid *g, int y, int x, int w, double frac,
+                   uint16_t st) {
+  if (w < 1) return;
+  if (!(frac >= 0)) frac = 0;
+  if (frac > 1) frac = 1;
+  int full = (int)(frac * w + 0.5);
+  if (full == 0 && frac > 0) full = 1; /* started shows as started */
+  if (full == w && frac < 1) full = w - 1;
+  const char *f = tui__glyph(!a->utf8, TUI_G_BAR_FULL);
+  const char *e = tui__glyph(!a->utf8, TUI_G_BAR_EMPTY);
+  for (int k = 0; k < w; k++)
+    tui__grid_puts(g, y, x + k, 1, k < full ? f : e,
+                   k < full ? st : TUI_C_MUTED);
+}
+
+void tui__app_left_item(tui_app *a, const char *item, double seconds) {
+  if (!a->db || !item) return;
+  if (db_time_add(a->db, item, seconds) == 0) a->progress_gen++;
+}
+
+void tui__app_opened_item(tui_app *a, const char *item) {
+  if (a->db && item) db_setting_set(a->db, "last_item", item);
+}
 
 char *tui__app_path(const tui_app *a, const char *p) {
   if (!p) return NULL;
@@ -179,7 +329,14 @@ static void draw_status(tui_app *a, tui_screen *s) {
     for (const tui_binding *b = tabs[t]; b && b->label; b++) {
       if (!b->hint) continue;
       int hw = (int)strlen(b->hint);
-      if (x + hw + 2 > g->w - 1) return;
+      /* a long hint that does not fit may leave room for a later one */
+      if (x + hw + 2 > g->w - 1) continue;
+      if (a->nhint_hit < (int)(sizeof a->hint_hit / sizeof a->hint_hit[0])) {
+        a->hint_hit[a->nhint_hit].x0 = x;
+        a->hint_hit[a->nhint_hit].x1 = x + hw;
+        a->hint_hit[a->nhint_hit].key = b->keys[0];
+        a->nhint_hit++;
+      }
       x += tui__grid_puts(g, y, x, -1, b->hint, TUI_C_BAR);
       x += tui__grid_puts(g, y, x, -1, "  ", TUI_C_BAR);
     }
@@ -189,14 +346,19 @@ static void draw_status(tui_app *a, tui_screen *s) {
 static void draw_help(tui_app *a, tui_screen *s) {
   tui_grid *g = &a->grid;
   const tui_binding *tabs[2] = {s->vt->keys, global_keys};
-  int n = 0, lw = 0;
+  int n = 0, lw = 0, hw = 0;
   for (int t = 0; t < 2; t++)
     for (const tui_binding *b = tabs[t]; b && b->label; b++) {
       int w = (int)strlen(b->label);
       if (w > lw) lw = w;
+      w = (int)strlen(b->help);
+      if (w > hw) hw = w;
       n++;
     }
-  int bw = g->w - 8 < 64 ? g->w - 8 : 64;
+  /* as wide as the longest line needs, within the screen */
+  int bw = lw + hw + 9;
+  if (bw < 40) bw = 40;
+  if (bw > g->w - 4) bw = g->w - 4;
   int bh = n + 6;
   if (bh > g->h - 2) bh = g->h - 2;
   int bx = (g->w - bw) / 2, by = (g->h - bh) / 2;
@@ -220,13 +382,15 @@ static void draw_help(tui_app *a, tui_screen *s) {
 static void render(tui_app *a) {
   tui_grid *g = &a->grid;
   tui__grid_clear(g);
+  a->nhint_hit = 0;
   if (too_small(a)) {
     draw_too_small(a);
   } else if (a->depth > 0) {
     tui_screen *s = a->stack[a->depth - 1];
     s->vt->draw(s, a, g, 1, g->h - 2);
     draw_title(a, s);
-    draw_status(a, s);
+    if (a->prompt.active) draw_prompt(a);
+    else draw_status(a, s);
     if (a->help) draw_help(a, s);
   }
   tui__term_flush(g, a->utf8);
@@ -252,10 +416,50 @@ static void do_pops(tui_app *a) {
   a->dirty = 1;
 }
 
+static void handle_key(tui_app *a, int key);
+
+/* Wheel: three lines per notch, through the screen's scroll actions.
+ * Click: a status-line hint presses its key; elsewhere the screen decides. */
+static void handle_mouse(tui_app *a) {
+  tui_mouse m;
+  tui__term_mouse(&m);
+  if (a->help) {
+    a->help = 0;
+    return;
+  }
+  if (a->prompt.active || too_small(a) || a->depth == 0) return;
+  tui_screen *s = a->stack[a->depth - 1];
+  if (m.kind == TUI_MOUSE_WHEEL_UP || m.kind == TUI_MOUSE_WHEEL_DOWN) {
+    if (a->msg[0]) a->msg[0] = 0;
+    for (int k = 0; k < 3; k++)
+      s->vt->key(s, a, m.kind == TUI_MOUSE_WHEEL_UP ? TUI_ACT_UP : TUI_ACT_DOWN,
+                 TUI_KEY_MOUSE);
+    do_pops(a);
+    return;
+  }
+  if (m.y == a->h - 1) {
+    for (int k = 0; k < a->nhint_hit; k++)
+      if (m.x >= a->hint_hit[k].x0 && m.x < a->hint_hit[k].x1) {
+        handle_key(a, a->hint_hit[k].key);
+        return;
+      }
+    return;
+  }
+  if (m.y >= 1 && m.y < a->h - 1 && s->vt->click) {
+    if (a->msg[0]) a->msg[0] = 0;
+    s->vt->click(s, a, m.x, m.y);
+    do_pops(a);
+  }
+}
+
 static void handle_key(tui_app *a, int key) {
   a->dirty = 1;
   if (key == TUI_KEY_RESIZE) {
     tui__app_sync_size(a);
+    return;
+  }
+  if (key == TUI_KEY_MOUSE) {
+    handle_mouse(a);
     return;
   }
   if (a->help) { /* any key closes the overlay */
@@ -264,6 +468,11 @@ static void handle_key(tui_app *a, int key) {
   }
   if (too_small(a)) {
     if (key == 'q' || key == 'Q') a->quit = 1;
+    return;
+  }
+  if (a->prompt.active) {
+    prompt_key(a, key);
+    do_pops(a);
     return;
   }
   tui_screen *s = a->stack[a->depth - 1];

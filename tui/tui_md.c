@@ -46,6 +46,8 @@ typedef struct md_ctx {
   int para_src;
   tui_rich code;  /* verbatim content of a code or HTML block */
   int code_src;
+  char code_lang[32]; /* first word of a fenced block's info string */
+  int ncode;          /* code blocks seen, for after_code's index */
   int in_code, in_html;
   int heading;
   int em, strong, icode, del, img, quote;
@@ -139,6 +141,57 @@ static void emitted(md_ctx *c, int n0) {
   }
 }
 
+/* ---- what the reader needs: headings and code blocks ---- */
+
+void tui__mdinfo_free(tui_mdinfo *i) {
+  if (!i) return;
+  for (int k = 0; k < i->nheads; k++) free(i->heads[k].text);
+  for (int k = 0; k < i->ncodes; k++) {
+    free(i->codes[k].lang);
+    free(i->codes[k].text);
+  }
+  free(i->heads);
+  free(i->codes);
+  memset(i, 0, sizeof *i);
+}
+
+static char *rich_utf8(const tui_rich *r, int from, int to);
+
+static void note_heading(md_ctx *c, int line) {
+  tui_mdinfo *in = c->o.info;
+  if (!in) return;
+  tui_mdhead *h = realloc(in->heads, (size_t)(in->nheads + 1) * sizeof *h);
+  if (!h) { c->d->oom = 1; return; }
+  in->heads = h;
+  h = &in->heads[in->nheads];
+  h->level = c->heading;
+  h->line = line;
+  h->text = rich_utf8(&c->para, 0, c->para.n);
+  if (!h->text) { c->d->oom = 1; return; }
+  in->nheads++;
+}
+
+static void note_code(md_ctx *c, int first, int last) {
+  tui_mdinfo *in = c->o.info;
+  if (!in) return;
+  tui_mdcode *k = realloc(in->codes, (size_t)(in->ncodes + 1) * sizeof *k);
+  if (!k) { c->d->oom = 1; return; }
+  in->codes = k;
+  k = &in->codes[in->ncodes];
+  k->lang = strdup(c->code_lang);
+  k->text = rich_utf8(&c->code, 0, c->code.n);
+  k->src = c->code_src;
+  k->first = first;
+  k->last = last;
+  if (!k->lang || !k->text) {
+    free(k->lang);
+    free(k->text);
+    c->d->oom = 1;
+    return;
+  }
+  in->ncodes++;
+}
+
 /* ---- leaf blocks ---- */
 
 static void flush_para(md_ctx *c) {
@@ -147,6 +200,7 @@ static void flush_para(md_ctx *c) {
   tui_rich f = {0}, k = {0};
   build_prefix(c, &f, &k);
   int n0 = c->d->n;
+  if (c->heading) note_heading(c, n0);
   tui__wrap(c->d, &c->para, c->o.width, &f, &k, c->para_src);
   if (c->heading == 1 || c->heading == 2) {
     int avail = c->o.width - prefix_width(c);
@@ -187,6 +241,14 @@ static void flush_code(md_ctx *c, int html) {
   int avail = c->o.width - prefix_width(c) - indent;
   if (avail < 10) avail = 10;
   uint16_t st = html ? TUI_C_MUTED : TUI_C_CODE;
+  /* per-character roles when the language is one we highlight */
+  uint16_t *hl = NULL;
+  if (!html && c->code_lang[0] && r->n > 0 && !c->o.plain &&
+      (hl = malloc((size_t)r->n * sizeof *hl)) &&
+      !tui__hl(c->code_lang, r->ch, r->n, hl)) {
+    free(hl);
+    hl = NULL;
+  }
   int n0 = c->d->n, lineno = 0, i = 0;
   int end = r->n;
   if (end > 0 && r->ch[end - 1] == L'\n') end--;
@@ -209,10 +271,11 @@ static void flush_code(md_ctx *c, int html) {
         col = 0;
         if (ch == L'\t') cw = 4;
       }
+      uint16_t cs = hl ? hl[x] : st;
       if (ch == L'\t')
-        for (int s = 0; s < cw; s++) tui__rich_putc(&l->t, L' ', st);
+        for (int s = 0; s < cw; s++) tui__rich_putc(&l->t, L' ', cs);
       else
-        tui__rich_putc(&l->t, ch, st);
+        tui__rich_putc(&l->t, ch, cs);
       col += cw;
     }
     if (!l) break;
@@ -220,10 +283,20 @@ static void flush_code(md_ctx *c, int html) {
     lineno++;
     i = j + 1;
   }
+  free(hl);
   emitted(c, n0);
   c->need_blank = 1;
   tui__rich_free(&f);
   tui__rich_free(&k);
+  if (!html) {
+    int index = c->ncode++;
+    note_code(c, n0, c->d->n);
+    if (c->o.after_code) {
+      int n1 = c->d->n;
+      c->o.after_code(c->o.arg, index, c->d, c->o.width - prefix_width(c));
+      emitted(c, n1);
+    }
+  }
 done:
   if (r->oom) c->d->oom = 1;
   tui__rich_clear(r);
@@ -383,12 +456,24 @@ static int on_enter_block(MD_BLOCKTYPE type, void *detail, void *u) {
     before_block(c);
     c->heading = (int)((const MD_BLOCK_H_DETAIL *)detail)->level;
     break;
-  case MD_BLOCK_CODE:
+  case MD_BLOCK_CODE: {
     flush_para(c);
     c->in_code = 1;
     c->code_src = 0;
+    c->code_lang[0] = 0;
+    const MD_BLOCK_CODE_DETAIL *d = detail;
+    if (d && d->lang.text) {
+      size_t n = 0;
+      for (; n < d->lang.size && n + 1 < sizeof c->code_lang; n++) {
+        char ch = d->lang.text[n];
+        if (ch == ' ' || ch == '{' || ch == ',') break;
+        c->code_lang[n] = (char)(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
+      }
+      c->code_lang[n] = 0;
+    }
     tui__rich_clear(&c->code);
     break;
+  }
   case MD_BLOCK_HTML:
     flush_para(c);
     c->in_html = 1;
@@ -901,7 +986,9 @@ static void sgr(FILE *f, uint16_t st) {
   static const char *const role[TUI_C_COUNT] = {
     [TUI_C_HEADING] = "36", [TUI_C_CODE] = "33", [TUI_C_LINK] = "34",
     [TUI_C_QUOTE] = "32", [TUI_C_OK] = "32", [TUI_C_FAIL] = "31",
-    [TUI_C_WARN] = "33", [TUI_C_ACCENT] = "35", [TUI_C_MUTED] = "2",
+    [TUI_C_WARN] = "33", [TUI_C_ACCENT] = "35", [TUI_C_KEYWORD] = "1;34",
+    [TUI_C_STRING] = "32", [TUI_C_COMMENT] = "2", [TUI_C_NUMBER] = "36",
+    [TUI_C_MUTED] = "2",
     [TUI_C_BAR] = "7", [TUI_C_SEL] = "7",
   };
   fputs("\033[0", f);

@@ -77,6 +77,12 @@ static void on_progress(void *arg, const grd_event *ev) {
     e->check.score = c->score;
     e->check.max_score = c->max_score;
     e->check.seconds = c->seconds;
+    e->check.npoints = c->npoints < 8 ? c->npoints : 8;
+    for (int k = 0; k < e->check.npoints; k++) {
+      e->check.threads[k] = c->threads[k];
+      e->check.times[k] = c->times[k];
+    }
+    e->check.baseline_s = c->baseline_s;
   }
   pthread_mutex_lock(&r->mu);
   if (r->tail) r->tail->next = e;
@@ -210,6 +216,10 @@ static void apply(tui_run *r, run_ev *e) {
       c->score = e->check.score;
       c->max_score = e->check.max_score;
       c->seconds = e->check.seconds;
+      c->npoints = e->check.npoints;
+      memcpy(c->threads, e->check.threads, sizeof c->threads);
+      memcpy(c->times, e->check.times, sizeof c->times);
+      c->baseline_s = e->check.baseline_s;
       free(c->message);
       c->message = e->check.message;
       e->check.message = NULL;

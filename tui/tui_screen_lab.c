@@ -4,9 +4,14 @@
  *
  * `e` hands the terminal to $EDITOR on the workspace copy; `r` grades that
  * file on a background thread (tui_run.c) while this screen shows live
- * progress in a lower pane, then the results table; the attempt goes to
- * the database from here, on the UI thread. The screen refuses to be left
- * while a run is in flight, so the lab it grades stays alive.
+ * progress in a lower pane, then the results table and, for performance
+ * checks, a speedup chart with the Amdahl fit; the attempt goes to the
+ * database from here, on the UI thread. `w` is watch mode: the checks run
+ * again whenever the file is saved, from the editor or from outside
+ * (tui_watch.c). Hints are revealed one at a time and recorded, so they
+ * stay revealed; the reference solution opens only after full marks; `R`
+ * puts the starter back after asking. The screen refuses to be left while
+ * a run is in flight, so the lab it grades stays alive.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -42,16 +47,25 @@ typedef struct tui_labscr {
 
   db_lab_progress prog;
   int prog_gen, has_prog;
+
+  tui_watch *watch; /* watch mode on */
+  int pending;      /* saved while a run was in flight: run again */
+  double opened;
+  int res_y;        /* screen row of the results pane's rule; -1 none */
 } tui_labscr;
 
 static const tui_binding lab_keys[] = {
   {{'e', 0}, "e", "edit your file in $EDITOR (starts from the starter)",
    "e edit", TUI_ACT_EDIT},
   {{'r', 0}, "r", "run the checks on your file", "r run", TUI_ACT_RUN},
-  {{'h', 0}, "h", "reveal the next hint (under the brief)", "h hint",
-   TUI_ACT_HINT},
+  {{'w', 0}, "w", "watch mode: run the checks whenever your file is saved",
+   "w watch", TUI_ACT_WATCH},
+  {{'h', 0}, "h", "reveal the next hint (under the brief; recorded)",
+   "h hint", TUI_ACT_HINT},
   {{'s', 0}, "s", "show the reference solution (after full marks)", NULL,
    TUI_ACT_SOLUTION},
+  {{'R', 0}, "R", "reset your file to the starter (asks first)", NULL,
+   TUI_ACT_RESET},
   {{TUI_KEY_TAB, TUI_KEY_BTAB, 0}, "Tab", "switch between brief and results",
    NULL, ACT_FOCUS_NEXT},
   {{'j', TUI_KEY_DOWN, 0}, "j Down", "scroll down", "jk scroll", TUI_ACT_DOWN},
@@ -263,6 +277,21 @@ static void results_table(tui_labscr *l, tui_app *a, int w,
   free(t.cells);
 }
 
+/* A speedup chart for every check that measured scaling. */
+static void charts(tui_labscr *l, tui_app *a, int w, const grd_result *res) {
+  for (int k = 0; k < res->nchecks; k++) {
+    const grd_check_result *c = &res->checks[k];
+    if (c->npoints < 1 || (c->hidden && !c->passed)) continue;
+    tui__doc_add(&l->res, 0);
+    res_line(&l->res, w, TUI_C_HEADING | TUI_A_BOLD, "Speedup: %s", c->name);
+    int n0 = l->res.n;
+    if (tui__speedup_chart(&l->res, w, !a->utf8, c->threads, c->times,
+                           c->npoints, c->baseline_s) != 0 &&
+        l->res.n == n0)
+      res_line(&l->res, w, TUI_C_MUTED, "(the figures could not be charted)");
+  }
+}
+
 static void build_results(tui_labscr *l, tui_app *a, int w) {
   tui__doc_free(&l->res);
   if (!l->run) return;
@@ -306,6 +335,7 @@ static void build_results(tui_labscr *l, tui_app *a, int w) {
     else
       res_line(&l->res, w, TUI_C_MUTED,
                "e edits your file, r runs the checks again, h shows a hint.");
+    charts(l, a, w, res);
     if (res->ndiagnostics > 0) {
       tui__doc_add(&l->res, 0);
       if (res->compiled)
@@ -359,8 +389,11 @@ static void info_line(tui_labscr *l, tui_app *a, tui_grid *g, int y) {
   int x = 2;
   x += tui__grid_puts(g, y, x, g->w / 2 + 10, buf, TUI_C_MUTED);
   if (!started)
-    tui__grid_puts(g, y, x, -1, " (e creates it from the starter)",
-                   TUI_C_MUTED);
+    x += tui__grid_puts(g, y, x, -1, " (e creates it from the starter)",
+                        TUI_C_MUTED);
+  if (l->watch)
+    tui__grid_puts(g, y, x, -1, "  [watching]",
+                   TUI_C_ACCENT | TUI_A_BOLD);
   char right[96] = "";
   if (l->has_prog && l->prog.attempts > 0)
     snprintf(right, sizeof right, "best %g/%g, %d attempt%s",
@@ -431,6 +464,7 @@ static void lab_draw(tui_screen *s, tui_app *a, tui_grid *g, int top, int h) {
       snprintf(label, sizeof label, "Results: the checks could not run");
     }
     pane_rule(l, a, g, ry, label, l->focus == 1);
+    l->res_y = ry;
     l->rview = res_h;
     int rmax = l->res.n - res_h;
     if (rmax < 0) rmax = 0;
@@ -442,6 +476,7 @@ static void lab_draw(tui_screen *s, tui_app *a, tui_grid *g, int top, int h) {
       tui__grid_puts(g, ry, g->w - 20, -1, " Tab to scroll ", TUI_C_MUTED);
   }
 
+  if (!l->run) l->res_y = -1;
   if (running(l))
     snprintf(s->where, sizeof s->where, "Lab: running checks");
   else if (l->run && tui__run_view(l->run)->result)
@@ -450,6 +485,8 @@ static void lab_draw(tui_screen *s, tui_app *a, tui_grid *g, int top, int h) {
              tui__run_view(l->run)->result->max_score);
   else
     snprintf(s->where, sizeof s->where, "Lab");
+  if (l->watch && strlen(s->where) + 12 < sizeof s->where)
+    strcat(s->where, " (watching)");
 }
 
 /* ---- actions ---- */
@@ -523,6 +560,8 @@ static void do_hint(tui_labscr *l, tui_app *a) {
                  l->lab->nhints);
   } else {
     l->hints++;
+    if (a->db && db_hint_used(a->db, l->lab->id, l->hints) == 0)
+      a->progress_gen++;
     tui__app_msg(a, 0, "Hint %d of %d is shown under the brief", l->hints,
                  l->lab->nhints);
   }
@@ -563,6 +602,58 @@ static void do_solution(tui_labscr *l, tui_app *a) {
   free(path);
 }
 
+static void do_watch(tui_labscr *l, tui_app *a) {
+  if (l->watch) {
+    tui__watch_free(l->watch);
+    l->watch = NULL;
+    l->pending = 0;
+    tui__app_msg(a, 0, "Watch mode off: r runs the checks");
+    return;
+  }
+  char *path = NULL, *err = NULL;
+  if (workspace(l, a, &path) != 0) return;
+  if (tui__watch_open(path, &l->watch, &err) != 0) {
+    tui__app_msg(a, 1, "Watch mode is not available (%s); press r to run "
+                       "the checks", err ? err : "inotify failed");
+    free(err);
+    free(path);
+    return;
+  }
+  const char *name = strrchr(path, '/');
+  tui__app_msg(a, 0, "Watching %s: every save runs the checks (w stops)",
+               name ? name + 1 : path);
+  free(path);
+}
+
+static void on_reset(void *arg, tui_app *a, const char *yes) {
+  tui_labscr *l = arg;
+  if (!yes) {
+    tui__app_msg(a, 0, "Your file was left as it is");
+    return;
+  }
+  if (running(l)) {
+    tui__app_msg(a, 1, "The checks are running on your file; reset it when "
+                       "they finish");
+    return;
+  }
+  char *path = NULL;
+  int rc = grd_workspace_start(a->home, l->lab, 1, &path);
+  if (rc != 0) {
+    tui__app_msg(a, 1, "cannot reset your file: %s", pl_strerror(rc));
+    return;
+  }
+  free(l->ws);
+  l->ws = path;
+  tui__app_msg(a, 0, "%s is the starter again", l->lab->sub_file);
+}
+
+static void do_reset(tui_labscr *l, tui_app *a) {
+  char q[160];
+  snprintf(q, sizeof q, "Reset %s to the starter? Your changes will be lost.",
+           l->lab->sub_file ? l->lab->sub_file : "your file");
+  tui__app_confirm(a, q, on_reset, l);
+}
+
 static int lab_key(tui_screen *s, tui_app *a, int action, int key) {
   tui_labscr *l = (tui_labscr *)s;
   (void)key;
@@ -580,6 +671,8 @@ static int lab_key(tui_screen *s, tui_app *a, int action, int key) {
   case TUI_ACT_RUN: do_run(l, a); return 1;
   case TUI_ACT_HINT: do_hint(l, a); return 1;
   case TUI_ACT_SOLUTION: do_solution(l, a); return 1;
+  case TUI_ACT_WATCH: do_watch(l, a); return 1;
+  case TUI_ACT_RESET: do_reset(l, a); return 1;
   case ACT_FOCUS_NEXT:
     if (l->run) l->focus = !l->focus;
     else tui__app_msg(a, 0, "No results yet: press r to run the checks");
@@ -596,6 +689,22 @@ static int lab_key(tui_screen *s, tui_app *a, int action, int key) {
 
 static int lab_tick(tui_screen *s, tui_app *a) {
   tui_labscr *l = (tui_labscr *)s;
+  if (l->watch && tui__watch_poll(l->watch)) {
+    /* only the screen on top starts runs: the student is looking at it */
+    if (running(l) || a->stack[a->depth - 1] != s) {
+      l->pending = 1;
+    } else {
+      do_run(l, a);
+      tui__app_msg(a, 0, "Saved: running the checks");
+      return 1;
+    }
+  }
+  if (l->pending && !running(l) && a->stack[a->depth - 1] == s) {
+    l->pending = 0;
+    do_run(l, a);
+    tui__app_msg(a, 0, "Saved while the checks ran: running them again");
+    return 1;
+  }
   if (!l->run) return 0;
   const tui_run_view *v = tui__run_view(l->run);
   if (v->finished) return 0;
@@ -634,9 +743,20 @@ static void lab_resize(tui_screen *s, tui_app *a, int w, int h) {
   if (!l->err) layout_brief(l, a, w);
 }
 
+static int lab_click(tui_screen *s, tui_app *a, int x, int y) {
+  tui_labscr *l = (tui_labscr *)s;
+  (void)x;
+  (void)a;
+  if (l->err || l->res_y < 0) return 0;
+  l->focus = y > l->res_y;
+  if (l->focus) l->follow = 0;
+  return 1;
+}
+
 static void lab_free(tui_screen *s, tui_app *a) {
   tui_labscr *l = (tui_labscr *)s;
-  (void)a;
+  if (l->lab) tui__app_left_item(a, l->lab->id, tui__now() - l->opened);
+  tui__watch_free(l->watch);
   tui__run_free(l->run); /* joins a run still in flight */
   tui__doc_free(&l->doc);
   tui__doc_free(&l->res);
@@ -658,6 +778,7 @@ static const tui_screen_vt lab_vt = {
   .resize = lab_resize,
   .tick = lab_tick,
   .free = lab_free,
+  .click = lab_click,
 };
 
 static char *brief_error(const char *path, const char *why) {
@@ -671,6 +792,8 @@ tui_screen *tui__lab_new(tui_app *a, const lx_module *m, const lx_item *it) {
   tui_labscr *l = calloc(1, sizeof *l);
   if (!l) return NULL;
   l->base.vt = &lab_vt;
+  l->opened = tui__now();
+  l->res_y = -1;
   snprintf(l->base.crumb, sizeof l->base.crumb, "%s %s %s",
            m->title ? m->title : m->id, tui__glyph(!a->utf8, TUI_G_CRUMB),
            it->title ? it->title : it->id);
@@ -699,6 +822,10 @@ tui_screen *tui__lab_new(tui_app *a, const lx_module *m, const lx_item *it) {
   if (!l->brief) goto oom;
   if (grd_workspace_path(a->home, l->lab, &l->ws) != 0) l->ws = NULL;
   read_progress(l, a);
+  /* hints stay revealed once revealed */
+  int used = 0;
+  if (a->db && db_hints_count(a->db, l->lab->id, &used) == 0)
+    l->hints = used < l->lab->nhints ? used : l->lab->nhints;
   return &l->base;
 oom:
   lab_free(&l->base, a);

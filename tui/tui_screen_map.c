@@ -1,8 +1,10 @@
 /*
  * tui_screen_map.c — the course map: modules with their lectures and labs,
- * each with its progress mark (lecture read, lab best score, full marks).
- * Progress is re-read from the database whenever it changed (the app's
- * progress_gen), so returning from a lecture or a graded run updates it.
+ * each with its progress mark (lecture read, lab best score and bar, full
+ * marks) and a completion bar per module. Progress is re-read from the
+ * database whenever it changed (the app's progress_gen), so returning from
+ * a lecture or a graded run updates it. On start the item opened last is
+ * selected and offered: "continue where you left off" (c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,7 +17,9 @@ typedef struct map_row {
   int mod;  /* module index */
   int item; /* -1: the module's header */
   int done; /* lecture read or lab at full marks */
+  double frac; /* lab: best score / max score; -1: no bar */
   char right[48];
+  int y;    /* screen row at the last draw; -1: not shown */
 } map_row;
 
 typedef struct tui_map {
@@ -26,6 +30,7 @@ typedef struct tui_map {
   int top;  /* first list row shown */
   int view; /* list rows that fit */
   int gen;  /* progress_gen the marks were read at */
+  int cont; /* row to continue from (the item opened last); -1: none */
 } tui_map;
 
 static const tui_binding map_keys[] = {
@@ -37,6 +42,10 @@ static const tui_binding map_keys[] = {
   {{TUI_KEY_PGUP, 'b', 0}, "b PgUp", "page up", NULL, TUI_ACT_PGUP},
   {{'g', TUI_KEY_HOME, 0}, "g Home", "first item", NULL, TUI_ACT_HOME},
   {{'G', TUI_KEY_END, 0}, "G End", "last item", NULL, TUI_ACT_END},
+  {{'c', 0}, "c", "continue where you left off", "c continue",
+   TUI_ACT_CONTINUE},
+  {{'p', 0}, "p", "progress: completion, scores, hints, time spent",
+   "p progress", TUI_ACT_PROGRESS},
   {{'r', 0}, "r", "reload the course files", NULL, TUI_ACT_RELOAD},
   {{'q', 0}, "q", "quit parlab", "q quit", TUI_ACT_QUIT},
   {{0}, NULL, NULL, NULL, 0},
@@ -52,6 +61,7 @@ static void read_progress(tui_map *m, tui_app *a) {
   for (int k = 0; k < m->nrows; k++) {
     map_row *r = &m->rows[k];
     r->done = 0;
+    r->frac = -1;
     r->right[0] = 0;
     if (r->item < 0) continue;
     const lx_item *it = &a->course->modules[r->mod].items[r->item];
@@ -67,6 +77,7 @@ static void read_progress(tui_map *m, tui_app *a) {
       if (db_lab_progress_get(a->db, it->id, &p) == 0 && p.attempts > 0) {
         fmt_score(r->right, sizeof r->right, p.best_score, p.max_score);
         r->done = p.max_score > 0 && p.best_score >= p.max_score;
+        r->frac = p.max_score > 0 ? p.best_score / p.max_score : 0;
       } else {
         snprintf(r->right, sizeof r->right, "not started");
       }
@@ -80,6 +91,7 @@ static int build_rows(tui_map *m, tui_app *a) {
   m->nrows = 0;
   m->sel = -1;
   m->top = 0;
+  m->cont = -1;
   if (!a->course) return 0;
   int n = 0;
   for (int i = 0; i < a->course->nmodules; i++)
@@ -94,6 +106,20 @@ static int build_rows(tui_map *m, tui_app *a) {
     }
   }
   m->gen = a->progress_gen - 1; /* read progress on the next draw */
+  /* continue where the student left off */
+  char *last = NULL;
+  if (a->db && db_setting_get(a->db, "last_item", &last) == 0 && last) {
+    for (int k = 0; k < m->nrows; k++) {
+      const map_row *r = &m->rows[k];
+      if (r->item >= 0 &&
+          !strcmp(a->course->modules[r->mod].items[r->item].id, last)) {
+        m->cont = k;
+        m->sel = k;
+        break;
+      }
+    }
+  }
+  free(last);
   return 0;
 }
 
@@ -161,9 +187,20 @@ static void map_draw(tui_screen *s, tui_app *a, tui_grid *g, int top, int h) {
                    "This course has no modules yet (content/course.lua).", 0);
     return;
   }
+  if (m->cont >= 0) {
+    const map_row *c = &m->rows[m->cont];
+    const lx_item *it = &a->course->modules[c->mod].items[c->item];
+    char line[400];
+    snprintf(line, sizeof line, "%s Continue where you left off: %s %s (c)",
+             tui__glyph(ascii, TUI_G_PLAY),
+             it->kind == LX_ITEM_LAB ? "lab" : "lecture",
+             it->title ? it->title : it->id);
+    tui__grid_puts(g, top + 2, 2, W - 4, line, TUI_C_ACCENT);
+  }
+  for (int k = 0; k < m->nrows; k++) m->rows[k].y = -1;
 
-  int y0 = top + 3;
-  m->view = h - 4;
+  int y0 = top + 3 + (m->cont >= 0); /* a blank row under "continue" */
+  m->view = h - 4 - (m->cont >= 0);
   keep_visible(m);
   int y = y0;
   for (int k = m->top; k < m->nrows && y < top + h - 1; k++) {
@@ -175,11 +212,15 @@ static void map_draw(tui_screen *s, tui_app *a, tui_grid *g, int top, int h) {
       char head[300];
       snprintf(head, sizeof head, "Module %d: %s", r->mod + 1,
                mod->title ? mod->title : mod->id);
-      tui__grid_puts(g, y, 2, W - 20, head, TUI_C_HEADING | TUI_A_BOLD);
+      tui__grid_puts(g, y, 2, W - 32, head, TUI_C_HEADING | TUI_A_BOLD);
       int total, done = module_done(m, k, &total);
       char prog[48];
       snprintf(prog, sizeof prog, "%d/%d", done, total);
-      tui__grid_puts(g, y, W - 3 - (int)strlen(prog), -1, prog, TUI_C_MUTED);
+      int px = W - 3 - (int)strlen(prog);
+      tui__grid_puts(g, y, px, -1, prog, TUI_C_MUTED);
+      tui__draw_bar(a, g, y, px - 18, 16, total ? (double)done / total : 0,
+                    TUI_C_OK);
+      m->rows[k].y = y;
       y++;
       continue;
     }
@@ -191,11 +232,16 @@ static void map_draw(tui_screen *s, tui_app *a, tui_grid *g, int top, int h) {
     tui__grid_puts(g, y, 7, 8, lab ? "Lab" : "Lecture",
                    lab ? TUI_C_ACCENT : TUI_C_MUTED);
     int rw = (int)strlen(r->right);
-    tui__grid_puts(g, y, 16, W - 16 - 4 - rw - 2,
+    int bw = r->frac >= 0 ? 9 : 0; /* a lab's score bar */
+    tui__grid_puts(g, y, 16, W - 16 - 4 - rw - 2 - bw,
                    it->title ? it->title : it->id, 0);
     uint16_t rs = r->done ? TUI_C_OK : lab && strchr(r->right, '/')
                                            ? TUI_C_WARN : TUI_C_MUTED;
     tui__grid_puts(g, y, W - 3 - rw, -1, r->right, rs);
+    if (bw)
+      tui__draw_bar(a, g, y, W - 3 - rw - bw, bw - 1, r->frac,
+                    r->done ? TUI_C_OK : TUI_C_WARN);
+    m->rows[k].y = y;
     if (k == m->sel) {
       tui__grid_putc(g, y, 2, L'>', TUI_C_SEL);
       tui__grid_restyle(g, y, 2, W - 4, TUI_C_SEL);
@@ -208,12 +254,9 @@ static void map_draw(tui_screen *s, tui_app *a, tui_grid *g, int top, int h) {
     tui__grid_puts(g, top + h - 1, W - 12, -1, "more below", TUI_C_MUTED);
 }
 
-static void open_item(tui_map *m, tui_app *a) {
-  if (m->sel < 0 || !a->course) return;
-  const map_row *r = &m->rows[m->sel];
-  const lx_module *mod = &a->course->modules[r->mod];
-  const lx_item *it = &mod->items[r->item];
+void tui__open_item(tui_app *a, const lx_module *mod, const lx_item *it) {
   const char *gl = tui__glyph(!a->utf8, TUI_G_CRUMB);
+  tui__app_opened_item(a, it->id);
   char crumb[256];
   snprintf(crumb, sizeof crumb, "%s %s %s", mod->title ? mod->title : mod->id,
            gl, it->title ? it->title : it->id);
@@ -237,6 +280,14 @@ static void open_item(tui_map *m, tui_app *a) {
   free(err);
   free(md);
   free(path);
+}
+
+static void open_item(tui_map *m, tui_app *a) {
+  if (m->sel < 0 || !a->course) return;
+  const map_row *r = &m->rows[m->sel];
+  const lx_module *mod = &a->course->modules[r->mod];
+  m->cont = m->sel;
+  tui__open_item(a, mod, &mod->items[r->item]);
 }
 
 static void reload(tui_map *m, tui_app *a) {
@@ -275,6 +326,16 @@ static int map_key(tui_screen *s, tui_app *a, int action, int key) {
   case TUI_ACT_HOME: move_sel(m, -1, m->nrows); m->top = 0; break;
   case TUI_ACT_END: move_sel(m, 1, m->nrows); break;
   case TUI_ACT_OPEN: open_item(m, a); break;
+  case TUI_ACT_CONTINUE:
+    if (m->cont < 0) {
+      tui__app_msg(a, 0, "Nothing to continue yet: open a lecture or lab");
+      break;
+    }
+    m->sel = m->cont;
+    keep_visible(m);
+    open_item(m, a);
+    break;
+  case TUI_ACT_PROGRESS: tui__app_push(a, tui__dash_new(a)); break;
   case TUI_ACT_RELOAD: reload(m, a); break;
   case TUI_ACT_QUIT: a->quit = 1; break;
   default: return 0;
@@ -282,11 +343,26 @@ static int map_key(tui_screen *s, tui_app *a, int action, int key) {
   return 1;
 }
 
+static int map_click(tui_screen *s, tui_app *a, int x, int y) {
+  tui_map *m = (tui_map *)s;
+  (void)x;
+  if (m->cont >= 0 && y == 3) { /* the "continue" line */
+    return map_key(s, a, TUI_ACT_CONTINUE, 'c');
+  }
+  for (int k = 0; k < m->nrows; k++) {
+    if (m->rows[k].y != y || m->rows[k].item < 0) continue;
+    if (m->sel == k) open_item(m, a); /* a second click opens */
+    else m->sel = k;
+    return 1;
+  }
+  return 0;
+}
+
 static void map_resize(tui_screen *s, tui_app *a, int w, int h) {
   tui_map *m = (tui_map *)s;
   (void)a;
   (void)w;
-  m->view = h - 4;
+  m->view = h - 4 - (m->cont >= 0);
   keep_visible(m);
 }
 
@@ -305,6 +381,7 @@ static const tui_screen_vt map_vt = {
   .resize = map_resize,
   .tick = NULL,
   .free = map_free,
+  .click = map_click,
 };
 
 tui_screen *tui__map_new(tui_app *a) {

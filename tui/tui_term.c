@@ -1,7 +1,7 @@
 /*
  * tui_term.c — the only file that talks to curses: terminal setup and
- * teardown, colours, flushing the cell grid, reading keys, and handing the
- * terminal to $EDITOR and back.
+ * teardown, colours (none, 16 or 256), flushing the cell grid, reading keys
+ * and mouse events, and handing the terminal to $EDITOR and back.
  */
 #include <curses.h>
 #include <errno.h>
@@ -16,6 +16,7 @@
 
 static SCREEN *term_screen;
 static int term_color;
+static tui_mouse last_mouse;
 
 /* Colour roles to curses colours; -1 is the terminal's default. */
 static const short role_fg[TUI_C_COUNT] = {
@@ -23,9 +24,23 @@ static const short role_fg[TUI_C_COUNT] = {
   [TUI_C_CODE] = COLOR_YELLOW, [TUI_C_LINK] = COLOR_BLUE,
   [TUI_C_QUOTE] = COLOR_GREEN, [TUI_C_OK] = COLOR_GREEN,
   [TUI_C_FAIL] = COLOR_RED, [TUI_C_WARN] = COLOR_YELLOW,
-  [TUI_C_ACCENT] = COLOR_MAGENTA, [TUI_C_MUTED] = -1, [TUI_C_BAR] = -1,
+  [TUI_C_ACCENT] = COLOR_MAGENTA, [TUI_C_KEYWORD] = COLOR_BLUE,
+  [TUI_C_STRING] = COLOR_GREEN, [TUI_C_COMMENT] = -1,
+  [TUI_C_NUMBER] = COLOR_CYAN, [TUI_C_MUTED] = -1, [TUI_C_BAR] = -1,
   [TUI_C_SEL] = -1,
 };
+
+/* The same roles on a 256-colour terminal: softer, and comments in grey
+ * rather than dim. */
+static const short role_fg256[TUI_C_COUNT] = {
+  [TUI_C_NORMAL] = -1, [TUI_C_HEADING] = 75, [TUI_C_CODE] = 179,
+  [TUI_C_LINK] = 39, [TUI_C_QUOTE] = 108, [TUI_C_OK] = 71,
+  [TUI_C_FAIL] = 167, [TUI_C_WARN] = 214, [TUI_C_ACCENT] = 170,
+  [TUI_C_KEYWORD] = 141, [TUI_C_STRING] = 114, [TUI_C_COMMENT] = 244,
+  [TUI_C_NUMBER] = 173, [TUI_C_MUTED] = -1, [TUI_C_BAR] = -1,
+  [TUI_C_SEL] = -1,
+};
+static const short *term_fg = role_fg;
 
 int tui__term_open(int want_color, int *has_color, char **err) {
   *has_color = 0;
@@ -57,11 +72,16 @@ int tui__term_open(int want_color, int *has_color, char **err) {
   if (want_color && has_colors()) {
     start_color();
     use_default_colors();
+    term_fg = COLORS >= 256 ? role_fg256 : role_fg;
     for (short r = 1; r < TUI_C_COUNT; r++)
-      init_pair(r, role_fg[r] < COLORS ? role_fg[r] : -1, -1);
+      init_pair(r, term_fg[r] < COLORS ? term_fg[r] : -1, -1);
     term_color = 1;
-    *has_color = 1;
+    *has_color = COLORS >= 256 ? 256 : 16;
   }
+  /* press, not click: a click waits mouseinterval() to tell it from a
+   * double click, and the wheel arrives as buttons 4 and 5 */
+  mouseinterval(0);
+  mousemask(BUTTON1_PRESSED | BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);
   return 0;
 }
 
@@ -90,13 +110,15 @@ static void cell_attr(uint16_t st, attr_t *attr, short *pair) {
   if (st & TUI_A_ITALIC) a |= A_ITALIC;
 #endif
   if (role == TUI_C_MUTED) a |= A_DIM;
+  if (!term_color && role == TUI_C_KEYWORD) a |= A_BOLD;
+  if (role == TUI_C_COMMENT && term_fg[role] < 0) a |= A_DIM;
   if (role == TUI_C_BAR) a |= A_REVERSE;
   if (role == TUI_C_SEL) a |= A_REVERSE | A_BOLD;
   /* without colour, headings and code still need to stand out */
   if (!term_color && role == TUI_C_HEADING) a |= A_BOLD;
   if (!term_color && role == TUI_C_FAIL) a |= A_BOLD;
   *attr = a;
-  *pair = term_color && role < TUI_C_COUNT && role_fg[role] >= 0 ? (short)role
+  *pair = term_color && role < TUI_C_COUNT && term_fg[role] >= 0 ? (short)role
                                                                    : 0;
 }
 
@@ -143,9 +165,26 @@ int tui__term_getkey(void) {
   case KEY_BACKSPACE: case 127: case 8: return TUI_KEY_BACKSPACE;
   case KEY_ENTER: case '\n': case '\r': return TUI_KEY_ENTER;
   case KEY_RESIZE: return TUI_KEY_RESIZE;
+  case KEY_DC: return TUI_KEY_DELETE;
+  case KEY_MOUSE: {
+    MEVENT ev;
+    if (getmouse(&ev) != OK) return TUI_KEY_NONE;
+    memset(&last_mouse, 0, sizeof last_mouse);
+    last_mouse.x = ev.x;
+    last_mouse.y = ev.y;
+    if (ev.bstate & BUTTON4_PRESSED) last_mouse.kind = TUI_MOUSE_WHEEL_UP;
+#ifdef BUTTON5_PRESSED
+    else if (ev.bstate & BUTTON5_PRESSED) last_mouse.kind = TUI_MOUSE_WHEEL_DOWN;
+#endif
+    else if (ev.bstate & BUTTON1_PRESSED) last_mouse.kind = TUI_MOUSE_CLICK;
+    else return TUI_KEY_NONE;
+    return TUI_KEY_MOUSE;
+  }
   default: return k >= KEY_MIN ? TUI_KEY_NONE : k;
   }
 }
+
+void tui__term_mouse(tui_mouse *m) { *m = last_mouse; }
 
 void tui__term_redraw(void) { clearok(curscr, TRUE); }
 

@@ -29,6 +29,9 @@ static const char *const glyph_utf8[TUI_G_COUNT] = {
   [TUI_G_SKIP] = "\u2212", [TUI_G_DOT] = "\u00b7", [TUI_G_CRUMB] = "\u203a",
   [TUI_G_ELLIPSIS] = "\u2026", [TUI_G_TASK_ON] = "[x]",
   [TUI_G_TASK_OFF] = "[ ]", [TUI_G_DASH] = "\u2014",
+  [TUI_G_BAR_FULL] = "\u2588", [TUI_G_BAR_EMPTY] = "\u2591",
+  [TUI_G_PLAY] = "\u25b6", [TUI_G_RADIO_ON] = "\u25c9",
+  [TUI_G_RADIO_OFF] = "\u25cb",
 };
 
 static const char *const glyph_ascii[TUI_G_COUNT] = {
@@ -42,6 +45,8 @@ static const char *const glyph_ascii[TUI_G_COUNT] = {
   [TUI_G_SKIP] = "-", [TUI_G_DOT] = ".", [TUI_G_CRUMB] = ">",
   [TUI_G_ELLIPSIS] = "...", [TUI_G_TASK_ON] = "[x]",
   [TUI_G_TASK_OFF] = "[ ]", [TUI_G_DASH] = "-",
+  [TUI_G_BAR_FULL] = "#", [TUI_G_BAR_EMPTY] = ".",
+  [TUI_G_PLAY] = ">", [TUI_G_RADIO_ON] = "(*)", [TUI_G_RADIO_OFF] = "( )",
 };
 
 const char *tui__glyph(int ascii, int g) {
