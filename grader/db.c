@@ -304,7 +304,8 @@ int db_lab_progress_get(db *d, const char *lab, db_lab_progress *out) {
 int db_reset(db *d) {
   return sqlite3_exec(d->h,
                       "BEGIN IMMEDIATE; DELETE FROM check_results; DELETE FROM attempts;"
-                      " DELETE FROM lecture_reads; COMMIT;",
+                      " DELETE FROM lecture_reads; DELETE FROM hints_used; DELETE FROM quiz_answers;"
+                      " DELETE FROM time_spent; DELETE FROM settings; COMMIT;",
                       NULL, NULL, NULL) == SQLITE_OK ? 0 : PL_EDB;
 }
 

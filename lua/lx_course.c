@@ -40,7 +40,7 @@ static char *md_title(const char *path, const char *fallback) {
   return title ? title : strdup(fallback);
 }
 
-static int lab_title(const char *dir, char **title, char **err);
+static int lab_title(lua_State *L, const char *dir, char **title, char **err);
 
 int lx_course_load(const char *root, lx_course **out, char **err) {
   *out = NULL;
@@ -88,7 +88,7 @@ int lx_course_load(const char *root, lx_course **out, char **err) {
                      : asprintf(&it->path, "%s/content/lectures/%s.md", root, it->id);
       if (n < 0) { it->path = NULL; rc = PL_ENOMEM; goto done; }
       if (is_lab) {
-        if ((rc = lab_title(it->path, &it->title, err))) goto done;
+        if ((rc = lab_title(L, it->path, &it->title, err))) goto done;
       } else {
         if (access(it->path, R_OK)) {
           rc = PL_ENOTFOUND;
@@ -169,17 +169,21 @@ static int need_file(const char *labpath, const char *file, char **err) {
   return PL_ENOTFOUND;
 }
 
-int lx_lab_load(const char *dir, lx_lab **out, char **err) {
+/* Load a lab's metadata in `shared` (the course's state, so a course with
+ * many labs opens one Lua state, not one per lab), or in a state of its
+ * own when shared is NULL. */
+static int lab_load_in(lua_State *shared, const char *dir, lx_lab **out, char **err) {
   *out = NULL;
   *err = NULL;
-  lua_State *L = NULL;
+  lua_State *L = shared;
+  int top0 = shared ? lua_gettop(shared) : 0;
   char *path = NULL;
   int rc = PL_ENOMEM;
   lx_lab *lab = calloc(1, sizeof *lab);
   if (!lab) return PL_ENOMEM;
   if (!(lab->dir = strdup(dir))) goto done;
   if (asprintf(&path, "%s/lab.lua", dir) < 0) { path = NULL; goto done; }
-  if ((rc = lx_open(&load_limits, &L))) goto done;
+  if (!L && (rc = lx_open(&load_limits, &L))) goto done;
   if ((rc = lx_dofile(L, path, 1, err))) goto done;
   int ok = lua_istable(L, -1);
   if (ok) {
@@ -274,16 +278,19 @@ int lx_lab_load(const char *dir, lx_lab **out, char **err) {
     if ((rc = need_file(path, lab->support[i], err))) goto done;
   rc = 0;
 done:
-  lx_close(L);
+  if (shared) lua_settop(shared, top0);
+  else lx_close(L);
   free(path);
   if (rc) lx_lab_free(lab);
   else *out = lab;
   return rc;
 }
 
-static int lab_title(const char *dir, char **title, char **err) {
+int lx_lab_load(const char *dir, lx_lab **out, char **err) { return lab_load_in(NULL, dir, out, err); }
+
+static int lab_title(lua_State *L, const char *dir, char **title, char **err) {
   lx_lab *lab = NULL;
-  int rc = lx_lab_load(dir, &lab, err);
+  int rc = lab_load_in(L, dir, &lab, err);
   if (rc) return rc;
   *title = strdup(lab->title);
   lx_lab_free(lab);
