@@ -22,10 +22,12 @@
 #include "eng_measure.h"
 #include "grd.h"
 #include "grd_batch.h"
+#include "grd_mpi.h"
 #include "pl_err.h"
 
 static const char grade_usage[] =
   "usage: parlab grade LAB DIR [--jobs N] [--db FILE] [--json] [--student NAME] [--regrade-all]\n"
+  "       mpirun -np N parlab grade LAB DIR --mpi [options as above]\n"
   "       parlab grade --gradescope [--lab LAB] [--submission-dir DIR] [--results FILE]\n"
   "                                 [--config FILE]\n";
 
@@ -244,8 +246,10 @@ static int grade_batch(cmd_ctx *c, int argc, char **argv) {
   const char *jobs_s = cmd_take_opt(&argc, argv, "--jobs");
   const char *dbpath = cmd_take_opt(&argc, argv, "--db");
   const char *only = cmd_take_opt(&argc, argv, "--student");
-  if (cmd_take_flag(&argc, argv, "--mpi")) {
-    fprintf(stderr, "parlab: grade --mpi is not available in this version\n");
+  int want_mpi = cmd_take_flag(&argc, argv, "--mpi");
+  if (!want_mpi && grd_mpi_launched()) {
+    fprintf(stderr, "parlab: grade runs under mpirun without --mpi: every rank would grade every "
+                    "submission; add --mpi to share them\n");
     return EXIT_USAGE;
   }
   if (argc != 3 || (argc > 1 && argv[1][0] == '-') || (argc > 2 && argv[2][0] == '-')) {
@@ -275,8 +279,27 @@ static int grade_batch(cmd_ctx *c, int argc, char **argv) {
   db_machine m = {0};
   summary sum = {0};
   long long batch_id = 0;
+  grd_mpi *mpi = NULL;
+  if (want_mpi) {
+    /* --mpi: every rank runs this command; rank 0 does what follows, the
+     * others grade what it sends them (grd_mpi.h). */
+    int mrc = grd_mpi_open(&mpi, &err);
+    if (mrc) {
+      fprintf(stderr, "parlab: grade --mpi: %s\n", err ? err : pl_strerror(mrc));
+      free(err);
+      return cmd_exit_for(mrc);
+    }
+  }
   int rc = cmd_load_lab(c, argv[1], &lab);
-  if (rc) return rc;
+  if (mpi && grd_mpi_rank(mpi) > 0) {
+    rc = grd_mpi_serve(mpi, rc ? NULL : lab, jobs);
+    lx_lab_free(lab);
+    return rc;
+  }
+  if (rc) {
+    grd_mpi_close(mpi, rc);
+    return rc;
+  }
   if ((rc = grd_batch_discover(lab, dir, &subs, &nsubs, &err))) {
     fprintf(stderr, "parlab: %s\n", err ? err : pl_strerror(rc));
     rc = rc == PL_EIO ? EXIT_ENV : EXIT_USAGE;
@@ -336,7 +359,8 @@ static int grade_batch(cmd_ctx *c, int argc, char **argv) {
     fprintf(stderr, "%s: grading %d of %d submission%s with %d job%s (batch %lld in %s)\n", lab->id,
             ntodo, nsubs, nsubs == 1 ? "" : "s", jobs, jobs == 1 ? "" : "s", batch_id, dbpath);
     grd_batch_opts bo = {.jobs = jobs, .start = on_start, .done = on_done, .arg = &u};
-    rc = grd_batch_run(lab, subs, nsubs, todo, &bo, &err);
+    rc = mpi ? grd_mpi_batch_run(mpi, lab, subs, nsubs, todo, &bo, &err)
+             : grd_batch_run(lab, subs, nsubs, todo, &bo, &err);
     if (u.tty) fputc('\n', stderr);
     if (rc) {
       if (rc == PL_ESANDBOX)
@@ -399,6 +423,7 @@ static int grade_batch(cmd_ctx *c, int argc, char **argv) {
   free(mine_now);
   rc = u.errors ? EXIT_FAILED : EXIT_OK;
 done:
+  grd_mpi_close(mpi, rc);
   summary_free(&sum);
   grd_machine_free(&m);
   db_grades_free(g, ng);

@@ -20,6 +20,14 @@
  * consistent atomics one of the two always sees the other, so no wake-up
  * is lost and the waker only pays for a syscall when someone sleeps.
  *
+ * Adaptive spin. Under load, a woken thread may wait longer than the spin
+ * for a core; then every region costs two sleeps and two wake-ups, and
+ * that pattern sustains itself (each side gives up before the other
+ * arrives). So when the caller had to sleep, the spin doubles (up to 16x
+ * the policy, at most MAX_BOOST_NS), and it halves again after a run of
+ * regions that needed no sleep. It stays bounded: an idle pool still
+ * sleeps within MAX_BOOST_NS.
+ *
  * Idle helpers also look for tasks (eng_task.c) between regions.
  */
 #ifndef _GNU_SOURCE
@@ -53,6 +61,9 @@
  * the CPU the awaited thread needs. */
 #define SPIN_NS_DEDICATED 100000ull
 #define SPIN_NS_OVERSUBSCRIBED 2000ull
+#define MAX_BOOST 4
+#define MAX_BOOST_NS 2000000ull
+#define CALM_REGIONS 1024
 
 enum { JOB_FOR, JOB_REDUCE, JOB_STOP };
 
@@ -127,7 +138,7 @@ static int spin_until_zero(_Atomic int *word, uint64_t budget) {
  * runs out (0). Tasks are looked for less often than regions: that check
  * reads every worker's deque. */
 static int idle_spin(eng_pool *p, unsigned seen) {
-  uint64_t budget = atomic_load_explicit(&p->spin_ns, memory_order_relaxed);
+  uint64_t budget = atomic_load_explicit(&p->spin_eff, memory_order_relaxed);
   uint64_t start = 0;
   if (!budget) return 0;
   for (unsigned i = 1;; i++) {
@@ -276,6 +287,16 @@ static void *worker_main(void *arg) {
   }
 }
 
+/* Caller only, under call_lock. */
+static void set_boost(eng_pool *p, int boost) {
+  uint64_t base = atomic_load_explicit(&p->spin_ns, memory_order_relaxed);
+  uint64_t eff = base << boost;
+  if (boost > 0 && eff > MAX_BOOST_NS) eff = base > MAX_BOOST_NS ? base : MAX_BOOST_NS;
+  p->boost = boost;
+  p->calm = 0;
+  atomic_store_explicit(&p->spin_eff, eff, memory_order_relaxed);
+}
+
 /* Publish the job in p->kind etc. to every helper and wait until they are
  * done; the caller runs its own share in between. */
 static void dispatch(eng_pool *p) {
@@ -286,12 +307,15 @@ static void dispatch(eng_pool *p) {
 
   run_region(p, 0);
 
-  uint64_t spin = atomic_load_explicit(&p->spin_ns, memory_order_relaxed);
+  uint64_t spin = atomic_load_explicit(&p->spin_eff, memory_order_relaxed);
   if (!spin || !spin_until_zero(&p->remaining, spin)) {
     atomic_store(&p->caller_sleeping, 1);
     int r;
     while ((r = atomic_load(&p->remaining)) != 0) futex_wait((void *)&p->remaining, r);
     atomic_store(&p->caller_sleeping, 0);
+    if (p->boost < MAX_BOOST) set_boost(p, p->boost + 1);
+  } else if (p->boost > 0 && ++p->calm >= CALM_REGIONS) {
+    set_boost(p, p->boost - 1);
   }
 }
 
@@ -341,6 +365,8 @@ void eng_pool_set_spin(eng_pool *p, uint64_t spin_ns) {
   if (!p) return;
   if (spin_ns > ENG_MAX_SPIN_NS) spin_ns = ENG_MAX_SPIN_NS;
   atomic_store_explicit(&p->spin_ns, spin_ns, memory_order_relaxed);
+  /* The boost restarts from the new policy at the next region. */
+  atomic_store_explicit(&p->spin_eff, spin_ns, memory_order_relaxed);
 }
 
 uint64_t eng_pool_spin(const eng_pool *p) {
@@ -381,6 +407,7 @@ int eng_pool_new(int nthreads, eng_pool **out) {
   p->n = nthreads;
   p->fork_gen = atomic_load(&fork_gen);
   atomic_init(&p->spin_ns, eng_default_spin_ns(nthreads));
+  atomic_init(&p->spin_eff, atomic_load(&p->spin_ns));
   atomic_init(&p->next, 0);
   atomic_init(&p->gen, 0);
   atomic_init(&p->remaining, 0);
@@ -521,7 +548,8 @@ eng_pool *eng_pool_default(void) {
 int eng_pool_stats(eng_pool *p, eng_worker_stats *out, int n) {
   if (!p || !out || n < 0) return PL_EINVAL;
   if (n > p->n) n = p->n;
-  pthread_mutex_lock(&p->call_lock);
+  /* No lock: this may be called from inside a region (whose caller holds
+   * call_lock), and every counter is an atomic of its own. */
   for (int i = 0; i < n; i++) {
     eng__worker *w = &p->workers[i];
     out[i].busy_s = (double)atomic_load_explicit(&w->busy_ns, memory_order_relaxed) * 1e-9;
@@ -529,13 +557,11 @@ int eng_pool_stats(eng_pool *p, eng_worker_stats *out, int n) {
     out[i].tasks = atomic_load_explicit(&w->tasks, memory_order_relaxed);
     out[i].steals = atomic_load_explicit(&w->steals, memory_order_relaxed);
   }
-  pthread_mutex_unlock(&p->call_lock);
   return n;
 }
 
 void eng_pool_stats_reset(eng_pool *p) {
   if (!p) return;
-  pthread_mutex_lock(&p->call_lock);
   for (int i = 0; i < p->n; i++) {
     eng__worker *w = &p->workers[i];
     atomic_store_explicit(&w->busy_ns, 0, memory_order_relaxed);
@@ -543,7 +569,6 @@ void eng_pool_stats_reset(eng_pool *p) {
     atomic_store_explicit(&w->tasks, 0, memory_order_relaxed);
     atomic_store_explicit(&w->steals, 0, memory_order_relaxed);
   }
-  pthread_mutex_unlock(&p->call_lock);
 }
 
 static int check_opts(const eng_for_opts *o) {

@@ -102,7 +102,8 @@ uint64_t eng_default_spin_ns(int nthreads);
 int eng_pool_current_worker(const eng_pool *p);
 
 /* Copy min(n, size) workers' statistics into out; returns that count.
- * Taken under the pool's lock, so the figures are those between regions. */
+ * Callable anywhere, also from inside a region or a task (the figures of
+ * work still running are then partial). */
 int eng_pool_stats(eng_pool *p, eng_worker_stats *out, int n);
 void eng_pool_stats_reset(eng_pool *p);
 

@@ -80,7 +80,9 @@ struct eng_pool {
   pthread_t *threads;    /* n - 1 helpers */
   pthread_mutex_t call_lock;
   eng__worker *workers;  /* n, cache-line aligned */
-  _Atomic uint64_t spin_ns;
+  _Atomic uint64_t spin_ns;   /* the configured wait policy */
+  _Atomic uint64_t spin_eff;  /* what waiters use: spin_ns << boost, capped */
+  int boost, calm;            /* region caller only (under call_lock) */
 
   /* The current region; written by the caller before `gen` is bumped. */
   int kind;

@@ -47,6 +47,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -66,7 +67,8 @@
 #define CELL_BYTES 256
 #define RB_BYTES (256u << 10)            /* result ring per worker */
 #define FRAG_MAX (RB_BYTES / 4)
-#define DEFAULT_ARENA ((size_t)64 << 20)
+#define DEFAULT_ARENA ((size_t)32 << 20)
+#define MIN_ARENA ((size_t)1 << 20)
 #define ARENA_ALIGN 64
 #define LATE_GRACE_S 1.0                 /* past a task's deadline before its worker is killed */
 #define IDLE_DEATHS_BROKEN 10            /* deaths holding no task, in a row */
@@ -87,7 +89,7 @@ typedef struct shm_hdr {
   int32_t nworkers, ncells;
   uint32_t ringmask;
   uint32_t pad0;
-  uint64_t spin_ns;
+  _Atomic uint64_t spin_ns;   /* the spin in force (the caller adapts it) */
   uint64_t arena_bytes;
   alignas(64) _Atomic uint64_t head;     /* next ring position to take */
   alignas(64) _Atomic uint64_t tail;     /* next ring position to fill (caller) */
@@ -205,7 +207,10 @@ struct eng_procs {
   char *arena;
   int n, ncells;
   int retries;
-  uint64_t spin_ns;
+  uint64_t spin_ns;     /* the spin in force */
+  uint64_t spin_cfg;    /* the spin asked for */
+  int cores;
+  uint64_t last_load_check;
   eng_procs_fn fn;
   void *ctx;
   eng_procs_init_fn init;
@@ -693,7 +698,7 @@ static void ring_reserve(wctx *x, uint64_t tail, size_t need) {
     uint64_t hd = atomic_load_explicit(&ws->rhead, memory_order_acquire);
     if (tail + need - hd <= RB_BYTES) return;
     if (!t0) t0 = eng_now_ns();
-    if (eng_now_ns() - t0 < x->p->spin_ns) {
+    if (eng_now_ns() - t0 < atomic_load_explicit(&x->p->hdr->spin_ns, memory_order_relaxed)) {
       cpu_relax();
       continue;
     }
@@ -838,7 +843,8 @@ static void idle_wait(wctx *x) {
   uint64_t t0 = eng_now_ns();
   unsigned k = 0;
   atomic_fetch_add(&h->spinners, 1);
-  while (eng_now_ns() - t0 < x->p->spin_ns) {
+  uint64_t spin = atomic_load_explicit(&h->spin_ns, memory_order_relaxed);
+  while (eng_now_ns() - t0 < spin) {
     for (int i = 0; i < 32; i++) {
       if (has_work(x)) {
         atomic_fetch_sub(&h->spinners, 1);
@@ -1141,6 +1147,35 @@ static void check_late(eng_procs *p) {
   }
 }
 
+/* Spinning pays when the process we wait for has a core of its own. On a
+ * machine where other programs keep every core busy it does not: a
+ * spinning process is scheduled like any busy one and waits its turn,
+ * while one that sleeps is woken ahead of them. So every 20 ms the caller
+ * looks at how many tasks the system has runnable (/proc/loadavg), and if
+ * others than ours compete for the cores it spins only briefly (2 us),
+ * workers included. */
+static void adapt_spin(eng_procs *p, uint64_t now) {
+  if (now - p->last_load_check < 20000000 || p->spin_cfg <= 2000) return;
+  p->last_load_check = now;
+  int fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  char buf[128];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return;
+  buf[n] = 0;
+  double l1, l5, l15;
+  int running, total;
+  if (sscanf(buf, "%lf %lf %lf %d/%d", &l1, &l5, &l15, &running, &total) != 5) return;
+  int ours = 1 + (int)atomic_load(&p->hdr->spinners);
+  for (int w = 0; w < p->n; w++) ours += (int)atomic_load_explicit(&p->ws[w].busy, memory_order_relaxed);
+  uint64_t spin = running > p->cores && running > ours ? 2000 : p->spin_cfg;
+  if (spin != p->spin_ns) {
+    p->spin_ns = spin;
+    atomic_store_explicit(&p->hdr->spin_ns, spin, memory_order_relaxed);
+  }
+}
+
 typedef int (*cond_fn)(eng_procs *p, void *arg);
 
 /* Collect results until cond holds or the time is up: spin, then sleep in
@@ -1154,6 +1189,7 @@ static int wait_until(eng_procs *p, cond_fn cond, void *arg, double timeout_s) {
     if (cond(p, arg)) return 0;
     if (timeout_s >= 0 && eng_now() >= end) return PL_ETIMEOUT;
     uint64_t now = eng_now_ns();
+    adapt_spin(p, now);
     if (now - p->last_death_check > 2000000) {
       p->last_death_check = now;
       check_deaths(p);
@@ -1293,8 +1329,13 @@ static void fail_cell(eng_procs *p, int idx, int status, const char *why, int wo
 static void recover(eng_procs *p, int w, int status) {
   wstate *s = &p->w[w];
   char how[160], cause[320];
-  if (s->kill_reason[0]) snprintf(how, sizeof how, "%s", s->kill_reason);
-  else eng_procs_describe_status(status, how, sizeof how);
+  if (s->kill_reason[0]) {
+    snprintf(how, sizeof how, "%s", s->kill_reason);
+  } else {
+    char d[140];
+    eng_procs_describe_status(status, d, sizeof d);
+    snprintf(how, sizeof how, "%s%s", status < 0 ? "was " : "", d);
+  }
   s->kill_reason[0] = 0;
   pid_t dead = s->pid;
   atomic_fetch_sub(&live_children, 1);
@@ -1526,7 +1567,8 @@ int eng_procs_new(const eng_procs_opts *o, eng_procs_fn fn, void *ctx, eng_procs
   p->n = n;
   p->ncells = cells;
   p->retries = o->retries < 0 ? 2 : o->retries;
-  p->spin_ns = spin_default(o->spin_us);
+  p->spin_ns = p->spin_cfg = spin_default(o->spin_us);
+  p->cores = eng_cores();
   p->fn = fn;
   p->ctx = ctx;
   p->init = o->init;
@@ -1541,6 +1583,16 @@ int eng_procs_new(const eng_procs_opts *o, eng_procs_fn fn, void *ctx, eng_procs
   size_t off_cells = off_ring + align_up(sizeof(uint32_t) * ringcap, 64);
   size_t off_rb = align_up(off_cells + sizeof(shm_cell) * (size_t)cells, 4096);
   size_t off_arena = off_rb + (size_t)RB_BYTES * (size_t)n;
+  /* A memfd is a file: RLIMIT_FSIZE (64 MiB in a jail) applies to it, and
+   * going past it is SIGXFSZ. A smaller arena only means that large
+   * payloads wait for room. */
+  struct rlimit fl;
+  if (!o->arena && getrlimit(RLIMIT_FSIZE, &fl) == 0 && fl.rlim_cur != RLIM_INFINITY) {
+    size_t cap = fl.rlim_cur > off_arena + MIN_ARENA + 4096 ? (size_t)fl.rlim_cur - off_arena - 4096 : MIN_ARENA;
+    cap = cap / 2 / 4096 * 4096;
+    if (cap < MIN_ARENA) cap = MIN_ARENA;
+    if (arena > cap) arena = cap;
+  }
   p->shm_bytes = off_arena + arena;
 
   p->w = calloc((size_t)n, sizeof *p->w);
@@ -1586,7 +1638,7 @@ int eng_procs_new(const eng_procs_opts *o, eng_procs_fn fn, void *ctx, eng_procs
   p->hdr->nworkers = n;
   p->hdr->ncells = cells;
   p->hdr->ringmask = ringcap - 1;
-  p->hdr->spin_ns = p->spin_ns;
+  atomic_store(&p->hdr->spin_ns, p->spin_ns);
   p->hdr->arena_bytes = arena;
 
   p->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

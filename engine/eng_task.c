@@ -288,7 +288,7 @@ int eng__help_until(eng_pool *p, int (*done)(void *), void *ctx, uint64_t deadli
   int w = slot_of(p), own = 0, ok = 0;
   int saved_w = eng__tls_worker;
   eng_pool *saved_p = eng__tls_pool;
-  uint64_t spin = atomic_load_explicit(&p->spin_ns, memory_order_relaxed);
+  uint64_t spin = atomic_load_explicit(&p->spin_eff, memory_order_relaxed);
   for (;;) {
     if (done(ctx)) {
       ok = 1;

@@ -232,6 +232,9 @@ done:
   return rc;
 }
 
+/* For grd_mpi_batch.c (grd_mpi.h): results from other MPI ranks. */
+int grd__result_from_json(const char *text, grd_result **out) { return result_from_json(text, out); }
+
 /* ------------------------------------------------------------- workers */
 
 typedef struct msg_hdr {

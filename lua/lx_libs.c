@@ -18,6 +18,7 @@ typedef struct { const char *name; const char *src; size_t len; } lx_embedded_fi
 extern const lx_embedded_file lx_embedded[];
 
 int luaopen_parlab_gpu(lua_State *L); /* lx_gpu.c: engine.gpu */
+int luaopen_parlab_procs(lua_State *L); /* lx_procs.c: engine.procs */
 
 /* Native modules, stored in the registry as parlab.native.<name> for the
  * Lua libraries to assemble the friendly `engine` table. */
@@ -30,6 +31,7 @@ static const luaL_Reg lx_native[] = {
   {"blas", luaopen_parlab_blas},
   {"probe", luaopen_parlab_probe},
   {"gpu", luaopen_parlab_gpu},
+  {"procs", luaopen_parlab_procs},
   {NULL, NULL}};
 
 int lx__open_engine(lua_State *L) {
@@ -44,7 +46,7 @@ int lx__open_engine(lua_State *L) {
 }
 
 /* Order matters: engine first, then the lab API that uses it. */
-static const char *const lx_lib_order[] = {"engine", "threads", "machine", "gpu", "lab", "quiz", NULL};
+static const char *const lx_lib_order[] = {"engine", "threads", "procs", "machine", "gpu", "lab", "quiz", NULL};
 
 static const lx_embedded_file *find_lib(const char *name) {
   for (const lx_embedded_file *f = lx_embedded; f->name; f++)

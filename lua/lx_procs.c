@@ -189,7 +189,7 @@ static double ipc_timeout(lua_State *L, int i, int *user) {
 }
 
 static int timed_out(lua_State *L, const char *what, int user, double t) {
-  if (user) return p_error(L, "%s: timed out after %g s", what, t);
+  if (user) return p_error(L, "%s: timed out after %f s", what, t);
   return p_error(L, "%s: time limit exceeded while waiting", what);
 }
 
@@ -251,11 +251,10 @@ static int v_add(lua_State *L) {
 static void msg_encode(lua_State *L, int idx, lx_buf *b, const char *what) {
   char *err = NULL;
   if (lx_serialize(L, idx, LX_SER_PROCESS, "the message", b, &err)) {
+    lx_buf_free(b);
+    luaL_where(L, 2);
     lua_pushfstring(L, "%s: %s", what, err ? err : "cannot copy the value");
     free(err);
-    lx_buf_free(b);
-    luaL_where(L, 1);
-    lua_insert(L, -2);
     lua_concat(L, 2);
     lua_error(L);
   }
@@ -446,15 +445,11 @@ static int p_memmap(lua_State *L) {
   eng_array *a = NULL;
   int rc = eng_ipc_memmap(abs, t, m, (long)n, &a);
   if (rc) {
-    lua_pushfstring(L, "engine.procs.memmap: %s: %s", path,
-                    rc == PL_ENOTFOUND ? "no such file"
-                    : rc == PL_EINVAL  ? "the file is smaller than asked, or not a regular file"
-                                       : pl_strerror(rc));
     free(abs);
-    luaL_where(L, 1);
-    lua_insert(L, -2);
-    lua_concat(L, 2);
-    return lua_error(L);
+    return p_error(L, "engine.procs.memmap: %s: %s", path,
+                   rc == PL_ENOTFOUND ? "no such file"
+                   : rc == PL_EINVAL  ? "the file is smaller than asked, or not a regular file"
+                                      : pl_strerror(rc));
   }
   lx_pusharray(L, a);
   lua_getfield(L, LUA_REGISTRYINDEX, MMAPS_KEY);
@@ -522,6 +517,17 @@ static int marker_for(lua_State *L, int idx) {
 /* Replace, in place on the stack, the values at [first, last] that need
  * markers (also inside plain tables, one level down: those are copied).
  * Returns 1 when anything was replaced. */
+static int needs_marker(lua_State *L, int idx) {
+  if (lua_type(L, idx) != LUA_TUSERDATA) return 0;
+  if (luaL_testudata(L, idx, IPC_MT)) return 1;
+  if (!lx_toarray(L, idx)) return 0;
+  lua_getfield(L, LUA_REGISTRYINDEX, MMAPS_KEY);
+  lua_pushvalue(L, idx);
+  int t = lua_rawget(L, -2);
+  lua_pop(L, 2);
+  return t == LUA_TTABLE;
+}
+
 static int pack_args(lua_State *L, int first, int last) {
   int any = 0;
   luaL_checkstack(L, 8, "pack");
@@ -531,30 +537,29 @@ static int pack_args(lua_State *L, int first, int last) {
       any = 1;
       continue;
     }
-    if (lua_type(L, i) != LUA_TTABLE || lua_getmetatable(L, i) && (lua_pop(L, 1), 1)) continue;
-    int copy = 0;
+    if (lua_type(L, i) != LUA_TTABLE) continue;
+    if (lua_getmetatable(L, i)) {
+      lua_pop(L, 1);
+      continue; /* refused later, with the pickling message */
+    }
+    int found = 0;
+    lua_pushnil(L);
+    while (!found && lua_next(L, i)) {
+      found = needs_marker(L, -1);
+      lua_pop(L, found ? 2 : 1);
+    }
+    if (!found) continue;
+    /* A copy, with the markers in place of the objects. */
+    lua_newtable(L);
     lua_pushnil(L);
     while (lua_next(L, i)) {
-      if (marker_for(L, -1)) {
-        if (!copy) {
-          /* Copy the table once, then patch the copy. */
-          lua_newtable(L);
-          lua_pushnil(L);
-          while (lua_next(L, i)) {
-            lua_pushvalue(L, -2);
-            lua_insert(L, -2);
-            lua_rawset(L, -4);
-          }
-          lua_replace(L, i); /* i now holds the copy; the key is below */
-          copy = 1;
-        }
-        lua_pushvalue(L, -3);  /* key */
-        lua_insert(L, -2);     /* key, marker */
-        lua_rawset(L, i);
-      }
-      lua_pop(L, 1);
+      lua_pushvalue(L, -2);
+      if (marker_for(L, -2)) lua_remove(L, -3);
+      else lua_insert(L, -2);
+      lua_rawset(L, -4);
     }
-    any |= copy;
+    lua_replace(L, i);
+    any = 1;
   }
   return any;
 }
@@ -576,39 +581,47 @@ static int unpack_one(lua_State *L, int idx, char **err) {
     return 1;
   }
   lua_pop(L, 1);
-  if (lua_getfield(L, idx, MARK_MMAP) == LUA_TSTRING) {
-    const char *path = lua_tostring(L, -1);
-    lua_getfield(L, idx, "dtype");
-    lua_getfield(L, idx, "writable");
-    lua_getfield(L, idx, "n");
-    eng_dtype t;
-    eng_dtype_parse(lua_tostring(L, -3), &t);
-    int writable = lua_toboolean(L, -2);
-    long n = (long)lua_tointeger(L, -1);
-    eng_array *a = NULL;
-    int rc = eng_ipc_memmap(path, t, writable ? ENG_MMAP_RW : ENG_MMAP_READ, n, &a);
-    if (rc) {
-      *err = lx_strdup_printf("engine.procs: cannot map %s in the worker: %s", path, pl_strerror(rc));
-      lua_pop(L, 4);
-      return -1;
-    }
-    lua_pop(L, 3); /* path stays below */
-    lx_pusharray(L, a);
-    /* It is a memmap here too, should it travel further. */
-    lua_getfield(L, LUA_REGISTRYINDEX, MMAPS_KEY);
-    lua_pushvalue(L, -2);
-    lua_pushvalue(L, idx);
-    lua_pushnil(L);
-    lua_setfield(L, -2, MARK_MMAP);
-    lua_pushvalue(L, -5);
-    lua_setfield(L, -2, "path");
-    lua_rawset(L, -3);
+  if (lua_getfield(L, idx, MARK_MMAP) != LUA_TSTRING) {
     lua_pop(L, 1);
-    lua_remove(L, -2);
-    return 1;
+    return 0;
   }
   lua_pop(L, 1);
-  return 0;
+  lua_getfield(L, idx, "dtype");
+  lua_getfield(L, idx, "writable");
+  lua_getfield(L, idx, "n");
+  eng_dtype t = ENG_F64;
+  eng_dtype_parse(lua_tostring(L, -3), &t);
+  int writable = lua_toboolean(L, -2);
+  long n = (long)lua_tointeger(L, -1);
+  lua_pop(L, 3);
+  lua_getfield(L, idx, MARK_MMAP);
+  char *path = lx_strdup(lua_tostring(L, -1));
+  lua_pop(L, 1);
+  eng_array *a = NULL;
+  int rc = path ? eng_ipc_memmap(path, t, writable ? ENG_MMAP_RW : ENG_MMAP_READ, n, &a) : PL_ENOMEM;
+  if (rc) {
+    *err = lx_strdup_printf("engine.procs: cannot map %s in the worker: %s", path ? path : "?",
+                            pl_strerror(rc));
+    free(path);
+    return -1;
+  }
+  lx_pusharray(L, a);
+  /* A memmap here too, should it travel further. */
+  lua_getfield(L, LUA_REGISTRYINDEX, MMAPS_KEY);
+  lua_pushvalue(L, -2);
+  lua_createtable(L, 0, 4);
+  lua_pushstring(L, path);
+  lua_setfield(L, -2, "path");
+  lua_pushstring(L, eng_dtype_name(t));
+  lua_setfield(L, -2, "dtype");
+  lua_pushboolean(L, writable);
+  lua_setfield(L, -2, "writable");
+  lua_pushinteger(L, n);
+  lua_setfield(L, -2, "n");
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+  free(path);
+  return 1;
 }
 
 static int unpack_args(lua_State *L, int first, int last, char **err) {
@@ -869,15 +882,16 @@ static int lua_task(void *ctx, eng_procs_task *t, eng_procs_out *out) {
   if (t->deadline > 0 && left < 1e-3) left = 1e-3;
   lx_set_deadline(WL, left);
   if (t->len < 1) return fail_out(out, lx_strdup("engine.procs: empty task"));
-  int rc;
+  int rc, had_fds = t->nfds > 0;
   switch (((const char *)t->data)[0]) {
   case 'A': rc = run_apply(WL, t, out); break;
   case 'M': rc = run_chunk(WL, t, out); break;
   default: rc = fail_out(out, lx_strdup("engine.procs: unknown task"));
   }
   lx_set_deadline(WL, 0);
-  /* Garbage from this task (arrays hold memory and descriptors) goes now. */
-  lua_gc(WL, LUA_GCSTEP, 0);
+  /* Arrays the task received hold mappings and descriptors, which the
+   * collector does not see as memory: let it find them soon. */
+  if (had_fds) lua_gc(WL, LUA_GCSTEP, 0);
   return rc;
 }
 
@@ -1087,10 +1101,7 @@ static int p_apply(lua_State *L) {
     eng_procs_discard(u->p, id);
     wait_failed(L, rc, fname);
   }
-  int top = lua_gettop(L);
-  int n = push_result(L, u, &r, fname);
-  (void)top;
-  return n;
+  return push_result(L, u, &r, fname);
 }
 
 /* ---- futures ---- */
@@ -1528,10 +1539,17 @@ static int p_map(lua_State *L) {
   return 1;
 }
 
-/* imap(pool, fn, items, chunk, ...) -> iterator object */
+static int p_imap_next(lua_State *L);
+
+/* imap(pool, fn, items, chunk, ...) -> next, it, nil, it: what a generic
+ * for needs, the iterator also as its to-be-closed value */
 static int p_imap(lua_State *L) {
   imap_start(L, "engine.procs.imap_unordered", 0);
-  return 1;
+  lua_pushcfunction(L, p_imap_next);
+  lua_insert(L, -2);
+  lua_pushnil(L);
+  lua_pushvalue(L, -2);
+  return 4;
 }
 
 /* imap_next(it) -> index, value (completion order), or nothing at the end */
@@ -1835,7 +1853,7 @@ static int p_key(lua_State *L) {
 
 static const luaL_Reg ipc_methods[] = {
     {"acquire", l_acquire}, {"release", l_release}, {"lock", l_acquire}, {"unlock", l_release},
-    {"get", NULL}, {"set", v_set}, {"add", v_add}, {"put", q_put},
+    {"set", v_set}, {"add", v_add}, {"put", q_put},
     {"size", q_size}, {"stats", q_stats}, {"send", c_send}, {"recv", c_recv},
     {"poll", c_poll}, {NULL, NULL}};
 

@@ -234,11 +234,11 @@ static double k_isprime(double x) {
 
 /* Work proportional to x: x thousand dependent additions; returns x. */
 static double k_spin(double x) {
-  double a = 0;
+  long a = 0;
   long n = x > 0 && x < 1e9 ? (long)(x * 1000) : 0;
   for (long i = 0; i < n; i++) {
-    a += 1.0;
-    __asm__ __volatile__("" : "+x"(a));
+    a += i;
+    __asm__ __volatile__("" : "+r"(a));
   }
   return a >= 0 ? x : 0;
 }

@@ -155,14 +155,14 @@ end
 
 --- engine.threads.gil_demo{ threads = n, work = w, slice = s } ->
 --- { threads, work, serial, shared, separate, speedup_shared,
----   speedup_separate }: the same Lua loop of w iterations (default 2e7)
+---   speedup_separate }: the same Lua loop of w iterations (default 1e7)
 --- split over n threads (default size()), run (1) serially, (2) by n
 --- threads sharing ONE interpreter behind a lock taken for every slice of
---- s iterations (Python's GIL), (3) by n threads with one interpreter
---- each. Times in seconds, all measured.
+--- s iterations (default 1e4; Python's GIL), (3) by n threads with one
+--- interpreter each. Times in seconds, all measured.
 function threads.gil_demo(opts)
   opts = table_opts("engine.threads.gil_demo", opts, { threads = true, work = true, slice = true })
-  return T.gil_demo(opts.threads or T.size(), math.tointeger(opts.work or 20000000) or -1,
+  return T.gil_demo(opts.threads or T.size(), math.tointeger(opts.work or 10000000) or -1,
     math.tointeger(opts.slice or 10000) or -1)
 end
 

@@ -9,6 +9,7 @@
 extern const bench_suite bench_suite_pool;
 extern const bench_suite bench_suite_simd;
 extern const bench_suite bench_suite_threads;
+extern const bench_suite bench_suite_procs;
 extern const bench_suite bench_suite_grader;
 extern const bench_suite bench_suite_jail;
 extern const bench_suite bench_suite_tui;
@@ -18,6 +19,7 @@ const bench_suite *const bench_suites[] = {
     &bench_suite_pool,
     &bench_suite_simd,
     &bench_suite_threads,
+    &bench_suite_procs,
     &bench_suite_grader,
     &bench_suite_jail,
     &bench_suite_tui,

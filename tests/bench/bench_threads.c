@@ -6,15 +6,18 @@
  * Method. Every test runs a block of work whose useful part is a
  * calibrated delay loop (0.1 us, as in syncbench). The same delays run
  * serially form the reference block; overhead = (test time - reference
- * time) / number of events (regions, chunks, tasks). Each figure is the
- * median of OUTER blocks, with the relative interquartile range as its
- * spread. parlab and libgomp alternate block by block (A B A B ...), with
- * the same thread count, the same body and the same delay, so drifting
+ * time) / number of events (regions, chunks, tasks). As in EPCC, the
+ * number of inner repetitions is chosen so that a block takes about
+ * TARGET_US (1 ms), and each figure is the median of OUTER blocks, with
+ * the relative interquartile range as its spread: short blocks mostly
+ * escape the preemptions of a busy machine, and the median drops those
+ * that do not. parlab and libgomp alternate block by block (A B A B ...),
+ * with the same thread count, repetitions, body and delay, so drifting
  * load hits both alike; the reference is re-measured next to each block.
  *
  * (a) fork-join: a region where each thread runs one delay, vs
  *     `#pragma omp parallel for schedule(static)` over one index per thread.
- * (b) dynamic: nthreads * ITERS iterations of one delay each, chunk 1, vs
+ * (b) dynamic: nthreads * iters iterations of one delay each, chunk 1, vs
  *     schedule(dynamic,1); overhead per chunk a thread takes.
  * (c) tasks: recursive fib(FIB_N) spawning both calls as tasks and waiting,
  *     vs `omp task` + `omp taskwait` under `omp single`; overhead per task
@@ -44,12 +47,11 @@
 #include "eng_task.h"
 #include "pl_err.h"
 
-#define OUTER 15
+#define OUTER 21
 #define DELAY_US 0.1
-#define FJ_INNER 4000
-#define RED_INNER 4000
-#define ITERS 4000      /* dynamic: iterations per thread */
-#define FIB_N 19
+#define TARGET_US 1000.0
+#define MAX_INNER 1000000
+#define FIB_N 17
 #define SETTLE_STEP_NS 1000000L
 #define SETTLE_MAX_STEPS 500
 
@@ -57,10 +59,10 @@ static long delay_len = 100;
 
 /* The EPCC delay: a dependent chain the compiler must keep. */
 static void delay(long n) {
-  double a = 0;
+  long a = 0;
   for (long i = 0; i < n; i++) {
-    a += (double)i;
-    __asm__ __volatile__("" : "+x"(a));
+    a += i;
+    __asm__ __volatile__("" : "+r"(a));
   }
 }
 
@@ -210,50 +212,83 @@ static double ref_blocks(long n) {
   return secs_since(t0);
 }
 
+/* Inner repetitions for a block of about TARGET_US, found as EPCC does:
+ * double until the block is long enough (measured on the parlab side,
+ * then used for both). */
+static long calibrate_reps(double (*block)(eng_pool *, int, long), eng_pool *p, int nt) {
+  long reps = 64;
+  block(p, nt, reps); /* warm-up: threads started, caches touched */
+  while (reps < MAX_INNER && block(p, nt, reps) < TARGET_US * 1e-6) reps *= 2;
+  return reps;
+}
+
+/* After settle() both sides' threads sleep; one untimed region wakes them,
+ * so a timed block measures regions, not one wake-up from sleep. */
+static void wake_ours(eng_pool *p, int nt) { eng_parallel_for(p, 0, nt, delay_body, NULL); }
+
+static void wake_omp(int nt) {
+#pragma omp parallel for num_threads(nt) schedule(static)
+  for (int i = 0; i < nt; i++) delay(delay_len);
+}
+
+static double ours_forkjoin(eng_pool *p, int nt, long reps) {
+  uint64_t t0 = eng_now_ns();
+  for (long j = 0; j < reps; j++) eng_parallel_for(p, 0, nt, delay_body, NULL);
+  return secs_since(t0);
+}
+
 /* (a) */
 static int bench_forkjoin(bench_report *r, eng_pool *p, int nt) {
   double ours[OUTER], ref[OUTER];
+  const long reps = calibrate_reps(ours_forkjoin, p, nt);
   for (int k = -1; k < OUTER; k++) {
     settle();
-    double tref = ref_blocks(FJ_INNER);
-    uint64_t t0 = eng_now_ns();
-    for (int j = 0; j < FJ_INNER; j++) eng_parallel_for(p, 0, nt, delay_body, NULL);
-    double to = secs_since(t0);
+    double tref = ref_blocks(reps);
+    wake_ours(p, nt);
+    double to = ours_forkjoin(p, nt, reps);
     settle();
-    t0 = eng_now_ns();
-    for (int j = 0; j < FJ_INNER; j++) {
+    wake_omp(nt);
+    uint64_t t0 = eng_now_ns();
+    for (long j = 0; j < reps; j++) {
 #pragma omp parallel for num_threads(nt) schedule(static)
       for (int i = 0; i < nt; i++) delay(delay_len);
     }
     double tg = secs_since(t0);
-    if (k < 0) continue; /* warm-up: threads started, caches touched */
-    ours[k] = (to - tref) / FJ_INNER * 1e6;
-    ref[k] = (tg - tref) / FJ_INNER * 1e6;
+    if (k < 0) continue; /* warm-up for libgomp */
+    ours[k] = (to - tref) / reps * 1e6;
+    ref[k] = (tg - tref) / reps * 1e6;
   }
   char name[96];
   snprintf(name, sizeof name, "fork-join overhead per region, %d threads", nt);
   return add_result(r, name, "us", ours, ref);
 }
 
+static double ours_dynamic(eng_pool *p, int nt, long iters) {
+  eng_for_opts o = {ENG_SCHED_DYNAMIC, 1, 0};
+  uint64_t t0 = eng_now_ns();
+  eng_parallel_for_opts(p, 0, (long)nt * iters, &o, delay_body, NULL);
+  return secs_since(t0);
+}
+
 /* (b) */
 static int bench_dynamic(bench_report *r, eng_pool *p, int nt) {
   double ours[OUTER], ref[OUTER];
-  const long n = (long)nt * ITERS;
-  eng_for_opts o = {ENG_SCHED_DYNAMIC, 1, 0};
+  const long iters = calibrate_reps(ours_dynamic, p, nt); /* per thread */
+  const long n = (long)nt * iters;
   for (int k = -1; k < OUTER; k++) {
     settle();
-    double tref = ref_blocks(ITERS);
-    uint64_t t0 = eng_now_ns();
-    eng_parallel_for_opts(p, 0, n, &o, delay_body, NULL);
-    double to = secs_since(t0);
+    double tref = ref_blocks(iters);
+    wake_ours(p, nt);
+    double to = ours_dynamic(p, nt, iters);
     settle();
-    t0 = eng_now_ns();
+    wake_omp(nt);
+    uint64_t t0 = eng_now_ns();
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
     for (long i = 0; i < n; i++) delay(delay_len);
     double tg = secs_since(t0);
     if (k < 0) continue;
-    ours[k] = (to - tref) / ITERS * 1e9;
-    ref[k] = (tg - tref) / ITERS * 1e9;
+    ours[k] = (to - tref) / iters * 1e9;
+    ref[k] = (tg - tref) / iters * 1e9;
   }
   char name[96];
   snprintf(name, sizeof name, "dynamic schedule overhead per chunk (chunk 1), %d threads", nt);
@@ -271,11 +306,13 @@ static int bench_tasks(bench_report *r, eng_pool *p, int nt) {
     long s = fib_serial(FIB_N);
     double tref = secs_since(t0) / nt;
     fib f = {p, FIB_N, 0};
+    wake_ours(p, nt);
     t0 = eng_now_ns();
     fib_task(&f);
     double to = secs_since(t0);
     settle();
     long g = 0;
+    wake_omp(nt);
     t0 = eng_now_ns();
 #pragma omp parallel num_threads(nt)
 #pragma omp single
@@ -295,24 +332,34 @@ static int bench_tasks(bench_report *r, eng_pool *p, int nt) {
   return add_result(r, name, "ns", ours, ref);
 }
 
+static long reduce_bad;
+
+static double ours_reduce(eng_pool *p, int nt, long reps) {
+  static const long zero = 0;
+  uint64_t t0 = eng_now_ns();
+  for (long j = 0; j < reps; j++) {
+    long s = 0;
+    eng_parallel_reduce(p, 0, nt, sizeof s, &zero, count_fold, count_combine, NULL, &s);
+    reduce_bad += s != nt;
+  }
+  return secs_since(t0);
+}
+
 /* (d) */
 static int bench_reduce(bench_report *r, eng_pool *p, int nt) {
   double ours[OUTER], ref[OUTER];
-  static const long zero = 0;
+  const long reps = calibrate_reps(ours_reduce, p, nt);
   for (int k = -1; k < OUTER; k++) {
     settle();
-    double tref = ref_blocks(RED_INNER);
-    long bad = 0;
-    uint64_t t0 = eng_now_ns();
-    for (int j = 0; j < RED_INNER; j++) {
-      long s = 0;
-      eng_parallel_reduce(p, 0, nt, sizeof s, &zero, count_fold, count_combine, NULL, &s);
-      bad += s != nt;
-    }
-    double to = secs_since(t0);
+    double tref = ref_blocks(reps);
+    reduce_bad = 0;
+    wake_ours(p, nt);
+    double to = ours_reduce(p, nt, reps);
+    long bad = reduce_bad;
     settle();
-    t0 = eng_now_ns();
-    for (int j = 0; j < RED_INNER; j++) {
+    wake_omp(nt);
+    uint64_t t0 = eng_now_ns();
+    for (long j = 0; j < reps; j++) {
       long s = 0;
 #pragma omp parallel num_threads(nt) reduction(+ : s)
       {
@@ -327,8 +374,8 @@ static int bench_reduce(bench_report *r, eng_pool *p, int nt) {
       return PL_EINVAL;
     }
     if (k < 0) continue;
-    ours[k] = (to - tref) / RED_INNER * 1e6;
-    ref[k] = (tg - tref) / RED_INNER * 1e6;
+    ours[k] = (to - tref) / reps * 1e6;
+    ref[k] = (tg - tref) / reps * 1e6;
   }
   char name[96];
   snprintf(name, sizeof name, "reduction overhead per region, %d threads", nt);

@@ -241,8 +241,11 @@ static void spin_body(void *arg, long b, long e, int w) {
   (void)arg, (void)w;
   for (long i = b; i < e; i++) {
     /* Iteration i costs about i units: a triangular (imbalanced) loop. */
-    volatile double x = 0;
-    for (long k = 0; k < i * 20; k++) x += 1.0;
+    long x = 0;
+    for (long k = 0; k < i * 20; k++) {
+      x += k;
+      __asm__ __volatile__("" : "+r"(x));
+    }
   }
 }
 
@@ -675,10 +678,12 @@ static void test_counter_demo(void) {
     PT_EQ_INT(r.count, r.expected);
     PT_TRUE(r.seconds > 0);
   }
-  /* The race may or may not lose updates on a given run; it never adds. */
+  /* The race may or may not lose updates on a given run; it never adds.
+   * (It can lose more than one thread's share: a store of a stale value
+   * wipes out everything the other thread added since that value.) */
   eng_count_result r;
   PT_EQ_INT(eng_counter_demo(ENG_COUNT_NONE, 2, 100000 / TT_SCALE, &r), 0);
-  PT_TRUE(r.count <= r.expected && r.count >= 100000 / TT_SCALE);
+  PT_TRUE(r.count <= r.expected && r.count > 0);
   PT_EQ_INT(eng_counter_demo(ENG_COUNT_NONE, 0, 10, &r), PL_EINVAL);
   PT_EQ_INT(eng_counter_demo((eng_count_mode)9, 2, 10, &r), PL_EINVAL);
   eng_count_mode m;

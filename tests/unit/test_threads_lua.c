@@ -212,7 +212,10 @@ static void test_stats(void) {
          "assert(chunks == 400, chunks)\n"
          "local f = T.submit(function() return 1 end) f:wait()\n"
          "local tasks = 0 for _, s in ipairs(T.stats()) do tasks = tasks + s.tasks end\n"
-         "assert(tasks == 1)\n");
+         "assert(tasks == 1)\n"
+         "-- callable from inside a worker (no self-deadlock on the pool's lock)\n"
+         "local n = T.map(function() return #engine.threads.stats() end, { 1, 2, 3 })\n"
+         "assert(n[1] == 4 and n[3] == 4)\n");
   lx_close(L);
 }
 
