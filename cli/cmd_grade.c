@@ -247,6 +247,7 @@ static int grade_batch(cmd_ctx *c, int argc, char **argv) {
   const char *dbpath = cmd_take_opt(&argc, argv, "--db");
   const char *only = cmd_take_opt(&argc, argv, "--student");
   int want_mpi = cmd_take_flag(&argc, argv, "--mpi");
+  int weak_jail = cmd_take_flag(&argc, argv, "--weak-jail");
   if (!want_mpi && grd_mpi_launched()) {
     fprintf(stderr, "parlab: grade runs under mpirun without --mpi: every rank would grade every "
                     "submission; add --mpi to share them\n");
@@ -358,7 +359,8 @@ static int grade_batch(cmd_ctx *c, int argc, char **argv) {
     u.batch_id = batch_id;
     fprintf(stderr, "%s: grading %d of %d submission%s with %d job%s (batch %lld in %s)\n", lab->id,
             ntodo, nsubs, nsubs == 1 ? "" : "s", jobs, jobs == 1 ? "" : "s", batch_id, dbpath);
-    grd_batch_opts bo = {.jobs = jobs, .start = on_start, .done = on_done, .arg = &u};
+    grd_batch_opts bo = {.jobs = jobs, .start = on_start, .done = on_done, .arg = &u,
+                         .weak_jail = weak_jail};
     rc = mpi ? grd_mpi_batch_run(mpi, lab, subs, nsubs, todo, &bo, &err)
              : grd_batch_run(lab, subs, nsubs, todo, &bo, &err);
     if (u.tty) fputc('\n', stderr);

@@ -74,7 +74,7 @@ static const char *const migrations[] = {
   "  at INTEGER NOT NULL,"
   "  parlab_version TEXT NOT NULL,"
   "  json TEXT NOT NULL);",
-  /* 4: batch grading (issue 11): students, their submissions by content
+  /* 4: batch grading (issue 8): students, their submissions by content
    * hash, the batches that graded them (machine and parlab version), and
    * attempts linked to both. */
   "CREATE TABLE students ("
@@ -104,6 +104,8 @@ static const char *const migrations[] = {
   "ALTER TABLE attempts ADD COLUMN batch_id INTEGER REFERENCES batches(id);"
   "ALTER TABLE attempts ADD COLUMN status TEXT NOT NULL DEFAULT 'graded';"
   "ALTER TABLE attempts ADD COLUMN diagnostics TEXT NOT NULL DEFAULT '';"
+  /* graded in a jail without namespaces, accepted with --weak-jail */
+  "ALTER TABLE attempts ADD COLUMN weak_jail INTEGER NOT NULL DEFAULT 0;"
   "CREATE INDEX attempts_submission ON attempts(submission_id);",
 };
 
@@ -233,7 +235,7 @@ int db_attempt_add(db *d, const char *student, const grd_result *r, long long *a
   if (sqlite3_exec(d->h, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) return PL_EDB;
   if (sqlite3_prepare_v2(d->h,
                          "INSERT INTO attempts(student, lab, submission_sha256, at, score, max_score,"
-                         " compiled, seconds) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                         " compiled, seconds, weak_jail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                          -1, &st, NULL) != SQLITE_OK)
     goto done;
   sqlite3_bind_text(st, 1, student ? student : "", -1, SQLITE_TRANSIENT);
@@ -244,6 +246,7 @@ int db_attempt_add(db *d, const char *student, const grd_result *r, long long *a
   sqlite3_bind_double(st, 6, r->max_score);
   sqlite3_bind_int(st, 7, r->compiled);
   sqlite3_bind_double(st, 8, r->seconds);
+  sqlite3_bind_int(st, 9, r->weak_jail);
   if (sqlite3_step(st) != SQLITE_DONE) goto done;
   sqlite3_finalize(st);
   st = NULL;
@@ -625,8 +628,8 @@ int db_submission_record(db *d, long long batch_id, const db_submission *s, cons
     goto done;
   if (sqlite3_prepare_v2(d->h,
                          "INSERT INTO attempts(student, lab, submission_sha256, at, score, max_score,"
-                         " compiled, seconds, submission_id, batch_id, status, diagnostics)"
-                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                         " compiled, seconds, submission_id, batch_id, status, diagnostics, weak_jail)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                          -1, &st, NULL) != SQLITE_OK)
     goto done;
   bind_text(st, 1, s->student);
@@ -642,6 +645,7 @@ int db_submission_record(db *d, long long batch_id, const db_submission *s, cons
   else sqlite3_bind_null(st, 10);
   bind_text(st, 11, status);
   bind_text(st, 12, diag);
+  sqlite3_bind_int(st, 13, r->weak_jail);
   if (sqlite3_step(st) != SQLITE_DONE) goto done;
   sqlite3_finalize(st);
   st = NULL;

@@ -197,6 +197,7 @@ static int result_from_json(const char *text, grd_result **out) {
   r->score = jnum(doc, "score");
   r->max_score = jnum(doc, "max_score");
   r->compiled = jbool(doc, "compiled");
+  r->weak_jail = jbool(doc, "weak_jail");
   r->seconds = jnum(doc, "seconds");
   if (!r->lab || !r->submission || !r->sub_hash) goto done;
   const cJSON *checks = cJSON_GetObjectItemCaseSensitive(doc, "checks");
@@ -289,7 +290,8 @@ static void worker_main(const lx_lab *lab, const grd_sub *subs, const grd_batch_
   signal(SIGPIPE, SIG_DFL);
   int32_t index;
   while (read_all(task_fd, &index, sizeof index) == 1) {
-    grd_opts go = {.submission = subs[index].path, .scratch_root = o->scratch_root};
+    grd_opts go = {.submission = subs[index].path, .scratch_root = o->scratch_root,
+                   .weak_jail = o->weak_jail};
     grd_result *r = NULL;
     char *err = NULL;
     int rc = grd_run(lab, &go, &r, &err);

@@ -70,6 +70,7 @@ typedef struct grd_batch_opts {
   grd_batch_done_fn done;
   void *arg;
   const char *scratch_root; /* passed to grd_run(); NULL: $TMPDIR */
+  int weak_jail;            /* passed to grd_run(): the instructor's --weak-jail */
 } grd_batch_opts;
 
 /* Grade subs[i] for every i with todo[i] != 0 (todo NULL: all). Returns 0
