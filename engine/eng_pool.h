@@ -91,7 +91,10 @@ eng_pool *eng_pool_default(void);
 /* Wait policy: how long an idle worker (or a waiting caller) spins before
  * it sleeps. spin_ns == 0 sleeps at once (passive); the default is 100 us,
  * or 2 us when the pool has more threads than cores, or PARLAB_SPIN_US
- * (microseconds, 0..1000000) when set. Capped at one second. */
+ * (microseconds, 0..1000000) when set. Capped at one second. While
+ * regions keep finding their workers asleep (a loaded machine, where a
+ * wake-up takes longer than the spin), the pool spins up to 16 times as
+ * long, at most 2 ms, and comes back to the policy once they stop. */
 void eng_pool_set_spin(eng_pool *p, uint64_t spin_ns);
 uint64_t eng_pool_spin(const eng_pool *p);
 /* The default spin of a new pool of n threads (the rule above). */

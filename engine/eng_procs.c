@@ -352,6 +352,34 @@ static int status_of(const siginfo_t *si) {
   return -si->si_status;
 }
 
+/* Close every descriptor above 2 but those in keep[] (a child gets what it
+ * needs through its socket or its arguments). Inherited descriptors would
+ * count against the child's limit (64 in a jail) and keep the parent's
+ * files, sockets and arrays open for nothing. */
+static int cmp_int(const void *a, const void *b) {
+  int x = *(const int *)a, y = *(const int *)b;
+  return (x > y) - (x < y);
+}
+
+static void close_others(const int *keep, int nkeep) {
+  int k[ENG_PROCS_MAX_FDS + 4];
+  int n = 0;
+  for (int i = 0; i < nkeep && n < (int)(sizeof k / sizeof k[0]); i++)
+    if (keep[i] > 2) k[n++] = keep[i];
+  qsort(k, (size_t)n, sizeof k[0], cmp_int);
+  unsigned lo = 3;
+  for (int i = 0; i <= n; i++) {
+    unsigned hi = i < n ? (unsigned)k[i] : ~0u;
+    if (hi > lo && close_range(lo, hi - 1, 0) < 0) {
+      /* Old kernel: one by one, up to the limit. */
+      long max = sysconf(_SC_OPEN_MAX);
+      unsigned top = hi == ~0u ? (unsigned)(max > 0 ? max : 1024) : hi;
+      for (unsigned fd = lo; fd < top; fd++) close((int)fd);
+    }
+    if (i < n) lo = (unsigned)k[i] + 1;
+  }
+}
+
 /* Signals and parent death, the same in every child we make. */
 static void child_setup(pid_t parent) {
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -1515,11 +1543,8 @@ static int spawn_worker(eng_procs *p, int w) {
   }
   if (pid == 0) {
     child_setup(p->parent);
-    close(sv[0]);
-    for (int i = 0; i < p->n; i++) {
-      if (p->w[i].sock >= 0) close(p->w[i].sock);
-      if (p->w[i].pidfd >= 0) close(p->w[i].pidfd);
-    }
+    int keep[2] = {sv[1], p->efd};
+    close_others(keep, 2);
     worker_main(p, w, sv[1]);
   }
   close(sv[1]);
@@ -1656,8 +1681,12 @@ int eng_procs_new(const eng_procs_opts *o, eng_procs_fn fn, void *ctx, eng_procs
   p = NULL;
 
 done:
-  if (memfd >= 0) close(memfd);
-  if (p) eng_procs_free(p);
+  if (rc) {
+    int e = errno; /* the caller may want to know why (EMFILE, EAGAIN) */
+    if (memfd >= 0) close(memfd);
+    if (p) eng_procs_free(p);
+    errno = e;
+  }
   return rc;
 }
 
@@ -2128,8 +2157,8 @@ struct eng_proc {
   int ended;
 };
 
-int eng_proc_spawn(eng_proc_fn fn, void *ctx, eng_proc **out) {
-  if (!fn || !out) return PL_EINVAL;
+int eng_proc_spawn(eng_proc_fn fn, void *ctx, const int *keep, int nkeep, eng_proc **out) {
+  if (!fn || !out || nkeep < 0 || nkeep > ENG_PROCS_MAX_FDS || (nkeep && !keep)) return PL_EINVAL;
   *out = NULL;
   eng_proc *c = calloc(1, sizeof *c);
   if (!c) return PL_ENOMEM;
@@ -2143,6 +2172,7 @@ int eng_proc_spawn(eng_proc_fn fn, void *ctx, eng_proc **out) {
   }
   if (pid == 0) {
     child_setup(parent);
+    close_others(keep, nkeep);
     prctl(PR_SET_NAME, "parlab-process", 0, 0, 0);
     int st = fn(ctx);
     fflush(NULL);

@@ -127,7 +127,9 @@ void eng_procs_result_clear(eng_procs_result *r); /* frees data, closes fds */
 
 /* Start the pool: fork its workers. PL_EINVAL for bad options or a NULL
  * fn, PL_EIO when fork or the shared segment fail (a partly started pool
- * is torn down). OUT: *out, caller frees with eng_procs_free(). */
+ * is torn down; errno tells why). A worker keeps none of the caller's
+ * descriptors but 0-2: what it needs comes through its socket.
+ * OUT: *out, caller frees with eng_procs_free(). */
 int eng_procs_new(const eng_procs_opts *o, eng_procs_fn fn, void *ctx, eng_procs **out);
 /* Graceful: wait up to timeout_s (< 0: no limit) for every outstanding
  * task (their results stay available), then stop the workers and reap
@@ -231,9 +233,11 @@ typedef struct eng_proc eng_proc;
 typedef int (*eng_proc_fn)(void *ctx);
 
 /* Fork a child that runs fn(ctx) and exits with its value. The child gets
- * the same signal set-up as pool workers (dies with its parent, ignores
- * SIGINT). OUT: *out, caller frees with eng_proc_free(). */
-int eng_proc_spawn(eng_proc_fn fn, void *ctx, eng_proc **out);
+ * the same set-up as pool workers: it dies with its parent, ignores
+ * SIGINT, and keeps only descriptors 0-2 and those in keep[0..nkeep) (at
+ * most ENG_PROCS_MAX_FDS): every other inherited one is closed, as pool
+ * workers close theirs. OUT: *out, caller frees with eng_proc_free(). */
+int eng_proc_spawn(eng_proc_fn fn, void *ctx, const int *keep, int nkeep, eng_proc **out);
 int eng_proc_pid(const eng_proc *c);
 /* Wait up to timeout_s (< 0: no limit) for the child to end. 0 and
  * *status (exit status >= 0, or -signal) when it has, PL_ETIMEOUT when

@@ -123,8 +123,9 @@ int eng_counter_demo(eng_count_mode mode, int threads, long increments, eng_coun
   rc = eng_pool_new(threads, &p);
   if (rc < 0) goto done;
   /* Spinning at the start line: a thread woken from a futex would start
-   * tens of microseconds late and might miss the others entirely. */
-  rc = eng_barrier_new(threads, 10000000, &c->start);
+   * tens of microseconds late and might miss the others entirely. With
+   * more threads than cores, spinning would only delay the late ones. */
+  rc = eng_barrier_new(threads, threads > eng_cores() ? 0 : 10000000, &c->start);
   if (rc < 0) goto done;
   uint64_t t0 = eng_now_ns();
   rc = eng_parallel_for(p, 0, threads, count_body, c);

@@ -210,7 +210,8 @@ static int lua_call_export(lua_State *L, run_ctx *c, int w, const char *name, in
   int nrfds;
   const int *rfds = grd__jail_payload_fds(j, &nrfds);
   lua_settop(L, top);
-  int n = lx_deserialize(L, payload, plen, LX_SER_PROCESS, rfds, nrfds, &err);
+  /* Never load a function the jail sends: its bytecode is untrusted. */
+  int n = lx_deserialize(L, payload, plen, LX_SER_PROCESS | LX_SER_NO_FUNCTIONS, rfds, nrfds, &err);
   if (n < 0) {
     lua_pushfstring(L, "%s(): %s", name, err ? err : "cannot read the results");
     free(err);

@@ -40,7 +40,7 @@ static char *md_title(const char *path, const char *fallback) {
   return title ? title : strdup(fallback);
 }
 
-static int lab_title(lua_State *L, const char *dir, char **title, char **err);
+static int lab_title(lua_State *L, const char *dir, char **title, int *needs_gpu, char **err);
 
 int lx_course_load(const char *root, lx_course **out, char **err) {
   *out = NULL;
@@ -88,7 +88,7 @@ int lx_course_load(const char *root, lx_course **out, char **err) {
                      : asprintf(&it->path, "%s/content/lectures/%s.md", root, it->id);
       if (n < 0) { it->path = NULL; rc = PL_ENOMEM; goto done; }
       if (is_lab) {
-        if ((rc = lab_title(L, it->path, &it->title, err))) goto done;
+        if ((rc = lab_title(L, it->path, &it->title, &it->needs_gpu, err))) goto done;
       } else {
         if (access(it->path, R_OK)) {
           rc = PL_ENOTFOUND;
@@ -288,11 +288,12 @@ done:
 
 int lx_lab_load(const char *dir, lx_lab **out, char **err) { return lab_load_in(NULL, dir, out, err); }
 
-static int lab_title(lua_State *L, const char *dir, char **title, char **err) {
+static int lab_title(lua_State *L, const char *dir, char **title, int *needs_gpu, char **err) {
   lx_lab *lab = NULL;
   int rc = lab_load_in(L, dir, &lab, err);
   if (rc) return rc;
   *title = strdup(lab->title);
+  *needs_gpu = lab->needs_gpu;
   lx_lab_free(lab);
   return *title ? 0 : PL_ENOMEM;
 }

@@ -16,6 +16,7 @@ typedef struct lx_item {
   char *id;    /* "l01-why-parallel", "amdahl-sum" */
   char *title;
   char *path;  /* lecture: the .md file; lab: the lab folder */
+  int needs_gpu; /* lab: lx_lab.needs_gpu (the TUI says "needs a GPU") */
 } lx_item;
 
 typedef struct lx_module {

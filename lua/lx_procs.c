@@ -32,6 +32,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <errno.h>
 #include <lauxlib.h>
 #include <limits.h>
 #include <math.h>
@@ -361,9 +362,21 @@ static int c_poll(lua_State *L) {
   return 1;
 }
 
+/* A descriptor may be missing only because garbage holds them: collect
+ * and try once more. */
+#define WITH_GC_RETRY(L, rc, call) \
+  do {                              \
+    rc = (call);                    \
+    if (rc) {                       \
+      lua_gc(L, LUA_GCCOLLECT, 0);  \
+      rc = (call);                  \
+    }                               \
+  } while (0)
+
 static int p_lock(lua_State *L) {
   eng_ipc *o;
-  int rc = eng_ipc_lock_new(&o);
+  int rc;
+  WITH_GC_RETRY(L, rc, eng_ipc_lock_new(&o));
   if (rc) return p_error(L, "engine.procs.lock: %s", pl_strerror(rc));
   push_ipc(L, o, 0);
   return 1;
@@ -375,7 +388,9 @@ static int p_value(lua_State *L) {
   if (eng_dtype_parse(dt, &t) || t == ENG_F32)
     return p_error(L, "engine.procs.value: type must be \"f64\" or \"i64\", got \"%s\"", dt);
   eng_ipc *o;
-  int rc = eng_ipc_value_new(t, luaL_optnumber(L, 2, 0), &o);
+  double init = luaL_optnumber(L, 2, 0);
+  int rc;
+  WITH_GC_RETRY(L, rc, eng_ipc_value_new(t, init, &o));
   if (rc) return p_error(L, "engine.procs.value: %s", pl_strerror(rc));
   push_ipc(L, o, 0);
   return 1;
@@ -389,7 +404,8 @@ static int p_queue(lua_State *L) {
   if (bytes < 0 || bytes > ((lua_Integer)1 << 30))
     return p_error(L, "engine.procs.queue: bytes must be 0 .. 2^30");
   eng_ipc *o;
-  int rc = eng_ipc_queue_new((long)cap, (size_t)bytes, &o);
+  int rc;
+  WITH_GC_RETRY(L, rc, eng_ipc_queue_new((long)cap, (size_t)bytes, &o));
   if (rc) return p_error(L, "engine.procs.queue: %s", pl_strerror(rc));
   push_ipc(L, o, 0);
   return 1;
@@ -400,7 +416,8 @@ static int p_pipe(lua_State *L) {
   if (bytes < 0 || bytes > ((lua_Integer)1 << 30))
     return p_error(L, "engine.procs.pipe: bytes must be 0 .. 2^30");
   eng_ipc *o;
-  int rc = eng_ipc_pipe_new((size_t)bytes, &o);
+  int rc;
+  WITH_GC_RETRY(L, rc, eng_ipc_pipe_new((size_t)bytes, &o));
   if (rc) return p_error(L, "engine.procs.pipe: %s", pl_strerror(rc));
   eng_ipc *o2;
   rc = eng_ipc_attach(eng_ipc_array(o), &o2);
@@ -930,9 +947,14 @@ static lx_pool *new_pool(lua_State *L, int workers, int retries, const char *fna
   luaL_setmetatable(L, POOL_MT);
   eng_procs_opts o = {.workers = workers, .retries = retries, .spin_us = -1, .init = worker_init};
   int rc = eng_procs_new(&o, lua_task, NULL, &u->p);
+  if (rc == PL_EIO && (errno == EMFILE || errno == ENFILE)) {
+    /* Dead arrays and pools hold descriptors until collected. */
+    lua_gc(L, LUA_GCCOLLECT, 0);
+    rc = eng_procs_new(&o, lua_task, NULL, &u->p);
+  }
   if (rc)
     p_error(L, "%s: cannot start the workers: %s", fname,
-            rc == PL_EIO ? "fork failed (too many processes?)" : pl_strerror(rc));
+            rc == PL_EIO ? strerror(errno) : pl_strerror(rc));
   u->n = eng_procs_size(u->p);
   return u;
 }
@@ -1726,8 +1748,13 @@ static int proc_start(lua_State *L) {
   lx_proc *u = check_proc(L);
   if (u->c || !u->payload) return p_error(L, "process:start: a process can be started only once");
   refuse_in_worker(L, "process:start");
-  int rc = eng_proc_spawn(proc_main, u, &u->c);
-  if (rc) return p_error(L, "process:start: fork failed (too many processes?)");
+  int rc = eng_proc_spawn(proc_main, u, u->fds, u->nfds, &u->c);
+  if (rc == PL_EIO && errno == EAGAIN) {
+    lua_gc(L, LUA_GCCOLLECT, 0);
+    rc = eng_proc_spawn(proc_main, u, u->fds, u->nfds, &u->c);
+  }
+  if (rc)
+    return p_error(L, "process:start: %s", rc == PL_EIO ? "fork failed: too many processes" : pl_strerror(rc));
   /* The child has its copies now. */
   free(u->payload);
   u->payload = NULL;

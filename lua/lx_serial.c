@@ -49,9 +49,6 @@
 
 /* Deserialize flag: refuse functions (data from an untrusted process).
  * Defined here until lx_serial.h lists it. */
-#ifndef LX_SER_NO_FUNCTIONS
-#define LX_SER_NO_FUNCTIONS 2
-#endif
 
 #define MAX_DEPTH 100
 #define MAX_PATH 24

@@ -29,6 +29,11 @@
  * reference until its state closes), or by memfd between processes. */
 enum { LX_SER_THREAD = 0, LX_SER_PROCESS = 1 };
 
+/* Or-ed into lx_deserialize's mode: refuse functions. The grader reads a
+ * jail's replies this way, so bytecode crafted by a submission is never
+ * loaded in the process that computes the verdict. */
+#define LX_SER_NO_FUNCTIONS 2
+
 typedef struct lx_buf {
   char *data;
   size_t len, cap;

@@ -387,6 +387,8 @@ static void info_line(tui_labscr *l, tui_app *a, tui_grid *g, int y) {
   else
     snprintf(buf, sizeof buf, "Your file: %s", ws);
   int x = 2;
+  if (l->lab && l->lab->needs_gpu && !grd_gpu_present(NULL, 0)) /* its checks are skipped here */
+    x += tui__grid_puts(g, y, x, -1, "needs a GPU  ", TUI_C_WARN | TUI_A_BOLD);
   x += tui__grid_puts(g, y, x, g->w / 2 + 10, buf, TUI_C_MUTED);
   if (!started)
     x += tui__grid_puts(g, y, x, -1, " (e creates it from the starter)",

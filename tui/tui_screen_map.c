@@ -58,6 +58,7 @@ static void fmt_score(char *buf, size_t n, double s, double max) {
 static void read_progress(tui_map *m, tui_app *a) {
   m->gen = a->progress_gen;
   if (!a->course) return;
+  int gpu = grd_gpu_present(NULL, 0); /* CUDA labs: "needs a GPU" where none is */
   for (int k = 0; k < m->nrows; k++) {
     map_row *r = &m->rows[k];
     r->done = 0;
@@ -74,12 +75,17 @@ static void read_progress(tui_map *m, tui_app *a) {
       }
     } else {
       db_lab_progress p;
-      if (db_lab_progress_get(a->db, it->id, &p) == 0 && p.attempts > 0) {
+      int tried = db_lab_progress_get(a->db, it->id, &p) == 0 && p.attempts > 0;
+      if (tried) {
         fmt_score(r->right, sizeof r->right, p.best_score, p.max_score);
         r->done = p.max_score > 0 && p.best_score >= p.max_score;
         r->frac = p.max_score > 0 ? p.best_score / p.max_score : 0;
       } else {
         snprintf(r->right, sizeof r->right, "not started");
+      }
+      if (it->needs_gpu && !gpu) { /* its checks are skipped here */
+        size_t len = tried ? strlen(r->right) : 0;
+        snprintf(r->right + len, sizeof r->right - len, "%sneeds a GPU", tried ? ", " : "");
       }
     }
   }

@@ -229,56 +229,88 @@ void eng_mpi_run_result_free(eng_mpi_run_result *res) {
   memset(res, 0, sizeof *res);
 }
 
-/* Split mpirun's tagged output ("[job,rank]<stdout>:text") per rank. */
+/* Length of a tag "[job,rank]<stream>:" at p (0 if there is none);
+ * *rank and *is_out say whose it is. */
+static size_t tag_at(const char *p, int *rank, int *is_out) {
+  int job, off = 0;
+  char stream[8];
+  if (p[0] != '[') return 0;
+  if (sscanf(p, "[%d,%d]<%7[a-z]>:%n", &job, rank, stream, &off) == 3 && off > 0) {
+    *is_out = !strcmp(stream, "stdout");
+    return (size_t)off;
+  }
+  return 0;
+}
+
+/* Split mpirun's tagged output per rank and stream. mpirun tags every
+ * chunk it reads from a rank, and a chunk may end in the middle of a
+ * line; the next chunk (of that rank or another) then starts with its own
+ * tag on the same output line: "[1,0]<stdout>:li[1,1]<stdout>:x\n". So
+ * the output is read as segments, each running from a tag to the next
+ * tag or newline, appended to its own rank's stream; a newline ends the
+ * line of the segment it closes. Untagged lines are mpirun's own. */
 static int split_ranks(eng_mpi_run_result *res) {
-  int n = res->nranks;
-  FILE **fo = calloc((size_t)n, sizeof *fo), **fe = calloc((size_t)n, sizeof *fe);
-  size_t *lo = calloc((size_t)n, sizeof *lo), *le = calloc((size_t)n, sizeof *le);
-  int rc = PL_ENOMEM;
+  int n = res->nranks, rc = PL_ENOMEM;
+  FILE **f = calloc((size_t)n * 2, sizeof *f);
+  size_t *len = calloc((size_t)n * 2, sizeof *len);
+  char **buf = calloc((size_t)n * 2, sizeof *buf);
   res->rank_out = calloc((size_t)n, sizeof *res->rank_out);
   res->rank_err = calloc((size_t)n, sizeof *res->rank_err);
   res->rank_status = calloc((size_t)n, sizeof *res->rank_status);
-  if (!fo || !fe || !lo || !le || !res->rank_out || !res->rank_err || !res->rank_status) goto done;
-  for (int i = 0; i < n; i++) {
-    res->rank_status[i] = -1;
-    fo[i] = open_memstream(&res->rank_out[i], &lo[i]);
-    fe[i] = open_memstream(&res->rank_err[i], &le[i]);
-    if (!fo[i] || !fe[i]) goto done;
-  }
+  if (!f || !len || !buf || !res->rank_out || !res->rank_err || !res->rank_status) goto done;
+  for (int i = 0; i < 2 * n; i++)
+    if (!(f[i] = open_memstream(&buf[i], &len[i]))) goto done;
+  FILE *cur = NULL;
   for (const char *p = res->output; *p;) {
-    const char *e = strchr(p, '\n');
-    size_t len = e ? (size_t)(e - p) : strlen(p);
-    int job, rank, off = 0;
-    char stream[8];
-    if (sscanf(p, "[%d,%d]<%7[a-z]>:%n", &job, &rank, stream, &off) == 3 && off > 0 && rank >= 0 &&
-        rank < n && (size_t)off <= len) {
-      const char *text = p + off;
-      size_t tl = len - (size_t)off;
-      int is_out = !strcmp(stream, "stdout");
-      const char *mark = is_out ? memmem(text, tl, EXIT_MARK, strlen(EXIT_MARK)) : NULL;
-      if (mark) {
-        res->rank_status[rank] = atoi(mark + strlen(EXIT_MARK));
-        tl = (size_t)(mark - text); /* a last line without its newline keeps its text */
-        if (tl) fprintf(fo[rank], "%.*s\n", (int)tl, text);
-      } else {
-        fprintf(is_out ? fo[rank] : fe[rank], "%.*s\n", (int)tl, text);
-      }
+    int rank, is_out;
+    size_t tl = tag_at(p, &rank, &is_out);
+    if (tl) {
+      cur = rank >= 0 && rank < n ? f[2 * rank + !is_out] : NULL;
+      p += tl;
+      continue;
     }
-    p += len;
-    if (*p == '\n') p++;
+    /* Text up to the next newline or the next tag. */
+    const char *q = p;
+    while (*q && *q != '\n' && !(q > p && *q == '[' && tag_at(q, &rank, &is_out))) q++;
+    if (cur) fwrite(p, 1, (size_t)(q - p), cur);
+    if (*q == '\n') {
+      if (cur) fputc('\n', cur);
+      cur = NULL;
+      q++;
+    }
+    p = q;
+  }
+  for (int i = 0; i < 2 * n; i++) {
+    fclose(f[i]);
+    f[i] = NULL;
+  }
+  /* Each rank's wrapper printed its exit status last (after the program's
+   * own last line, on the same line if that had no newline). */
+  for (int r = 0; r < n; r++) {
+    res->rank_status[r] = -1;
+    char *mark = NULL;
+    for (char *m = buf[2 * r]; (m = strstr(m, EXIT_MARK)); m++) mark = m;
+    if (mark) {
+      res->rank_status[r] = atoi(mark + strlen(EXIT_MARK));
+      if (mark > buf[2 * r] && mark[-1] != '\n') *mark++ = '\n';
+      *mark = 0;
+    }
+    res->rank_out[r] = buf[2 * r];
+    res->rank_err[r] = buf[2 * r + 1];
+    buf[2 * r] = buf[2 * r + 1] = NULL;
   }
   rc = 0;
 done:
-  for (int i = 0; i < n; i++) {
-    if (fo && fo[i]) fclose(fo[i]);
-    if (fe && fe[i]) fclose(fe[i]);
-    if (res->rank_out && !res->rank_out[i]) res->rank_out[i] = strdup("");
-    if (res->rank_err && !res->rank_err[i]) res->rank_err[i] = strdup("");
+  for (int i = 0; f && i < 2 * n; i++)
+    if (f[i]) fclose(f[i]);
+  for (int i = 0; buf && i < 2 * n; i++) free(buf[i]);
+  for (int r = 0; r < n; r++) {
+    if (res->rank_out && !res->rank_out[r]) res->rank_out[r] = strdup("");
+    if (res->rank_err && !res->rank_err[r]) res->rank_err[r] = strdup("");
   }
-  free(fo);
-  free(fe);
-  free(lo);
-  free(le);
+  free(f);
+  free(len);
+  free(buf);
   return rc;
 }
 

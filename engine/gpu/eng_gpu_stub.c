@@ -1,6 +1,6 @@
 /*
  * eng_gpu_stub.c — the GPU backend of a build without CUDA (nvcc was not
- * found, or -DPARLAB_WITH_CUDA=OFF). Same functions as engine/gpu/*.cu;
+ * found, or -DPARLAB_WITH_CUDA=OFF). Same functions as the CUDA files here;
  * each fails with PL_ENOSYS and one message, so every caller (engine.gpu,
  * the benchmarks, the tests) takes its "no device" path.
  */

@@ -1,18 +1,19 @@
--- pool-chunksize: a map over tasks of uneven cost (a steep ramp: the last
--- tasks are the heaviest) on a process pool. With chunk size 1 the cost of
+-- pool-chunksize: a map over tasks of uneven cost (a steep ramp, cost
+-- growing as the fourth power of the position: the last tasks are the
+-- heaviest) on a process pool. With chunk size 1 the cost of
 -- sending each task dominates; with one chunk per worker the worker that
 -- gets the heavy end works alone while the others idle. The student picks
 -- a chunk size in between and measures the curve ("the bathtub").
 --
 -- The grader builds the costs, computes the expected sums itself, and
 -- times run() with chunk size 1, the student's pick and n / workers,
--- interleaved (A B C A B C ...), median of five after a warm-up.
+-- interleaved (A B C A B C ...), median of seven after a warm-up.
 
 local N = 100000          -- tasks in the timed runs
-local K = 1000            -- cost of the heaviest task, in units of work()
-local BEAT_ONE = math.max(1.25, 0.75 * engine.cores())  -- throughput vs chunk size 1
-local BEAT_SPLIT = 1.25   -- throughput vs one chunk per worker
-local REPS = 5
+local K = 1250            -- cost of the heaviest task, in units of work()
+local BEAT_ONE = math.max(1.25, 0.6 * engine.cores())  -- throughput vs chunk size 1
+local BEAT_SPLIT = 1.2    -- throughput vs one chunk per worker
+local REPS = 7
 
 -- The task's arithmetic, as in the starter (trusted copy).
 local function work(x)
@@ -21,13 +22,13 @@ local function work(x)
   return s
 end
 
--- Costs 1 + floor(K * (i/n)^3), as an i64 array, and the sum of work()
+-- Costs 1 + floor(K * (i/n)^4), as an i64 array, and the sum of work()
 -- over them (work() depends only on x: computed once per value).
 local function make_costs(n, k)
   local a = engine.array.zeros("i64", n)
   local memo, sum = {}, 0
   for i = 1, n do
-    local x = 1 + math.floor(k * (i / n) ^ 3)
+    local x = 1 + math.floor(k * (i / n) ^ 4)
     a[i] = x
     local v = memo[x]
     if not v then v = work(x); memo[x] = v end

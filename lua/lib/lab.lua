@@ -251,14 +251,31 @@ function T:mpirun(opts)
   for i, a in ipairs(opts.args or {}) do args[i] = tostring(a) end
   local status, failure, output, seconds = self._jail.mpirun(opts.baseline and "baseline" or "sub",
     opts.ranks or 2, args, opts.timeout)
-  local ranks = {}
-  for line in (output .. "\n"):gmatch("([^\n]*)\n") do
-    local r, stream, text = line:match("^%[%d+,(%d+)%]<(%a+)>:(.*)$")
-    if r and stream == "stdout" then
-      r = tonumber(r)
-      ranks[r] = (ranks[r] and ranks[r] .. "\n" or "") .. text
+  -- mpirun tags every chunk it reads from a rank, and a chunk may end
+  -- mid-line; the next chunk (of that rank or another) then starts with
+  -- its own tag on the same line: "[1,0]<stdout>:li[1,1]<stdout>:x".
+  -- So read segments, from a tag to the next tag or newline, each
+  -- appended to its own rank's stdout (as engine/cluster/eng_mpirun.c).
+  local parts, cur, pos, n = {}, nil, 1, #output
+  while pos <= n do
+    local _, e, r, stream = output:find("^%[%d+,(%d+)%]<(%a+)>:", pos)
+    if e then
+      cur = stream == "stdout" and tonumber(r) or nil
+      pos = e + 1
+    else
+      local nl = output:find("\n", pos, true) or n + 1
+      local tag = output:find("%[%d+,%d+%]<%a+>:", pos + 1)
+      local stop = (tag and tag < nl) and tag or nl
+      if cur then
+        parts[cur] = parts[cur] or {}
+        table.insert(parts[cur], output:sub(pos, stop - 1) .. (stop == nl and "\n" or ""))
+      end
+      if stop == nl then cur = nil end
+      pos = stop == nl and nl + 1 or stop
     end
   end
+  local ranks = {}
+  for r, p in pairs(parts) do ranks[r] = (table.concat(p):gsub("\n$", "")) end
   return { status = status, failure = failure, output = output, ranks = ranks, seconds = seconds }
 end
 

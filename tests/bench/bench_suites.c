@@ -14,6 +14,7 @@ extern const bench_suite bench_suite_grader;
 extern const bench_suite bench_suite_jail;
 extern const bench_suite bench_suite_tui;
 extern const bench_suite bench_suite_gpu;
+extern const bench_suite bench_suite_mpi;
 
 const bench_suite *const bench_suites[] = {
     &bench_suite_pool,
@@ -24,5 +25,6 @@ const bench_suite *const bench_suites[] = {
     &bench_suite_jail,
     &bench_suite_tui,
     &bench_suite_gpu,
+    &bench_suite_mpi,
     NULL,
 };

@@ -218,7 +218,17 @@ static double ref_blocks(long n) {
 static long calibrate_reps(double (*block)(eng_pool *, int, long), eng_pool *p, int nt) {
   long reps = 64;
   block(p, nt, reps); /* warm-up: threads started, caches touched */
-  while (reps < MAX_INNER && block(p, nt, reps) < TARGET_US * 1e-6) reps *= 2;
+  while (reps < MAX_INNER) {
+    /* The fastest of three: one preempted pilot must not stop the search
+     * early and leave blocks so short that every one is mostly noise. */
+    double t = block(p, nt, reps);
+    for (int i = 0; i < 2; i++) {
+      double u = block(p, nt, reps);
+      if (u < t) t = u;
+    }
+    if (t >= TARGET_US * 1e-6) break;
+    reps *= 2;
+  }
   return reps;
 }
 

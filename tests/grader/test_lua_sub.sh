@@ -34,5 +34,10 @@ run_json "$SUBS/lua-upvalue.lua" "$out/up.json"
 expect_has "closure result refused" "$(jget "$out/up.json" "d['checks'][0]['message']")" "upvalue"
 expect_has "input array is read-only" "$(jget "$out/up.json" "d['checks'][1]['message']")" "read-only"
 
+run_json "$SUBS/lua-function.lua" "$out/fn.json"
+expect "returned function refused by the grader" "$(jget "$out/fn.json" "d['checks'][0]['passed']")" False
+expect_has "refusal explained" "$(jget "$out/fn.json" "d['checks'][0]['message']")" "function"
+expect "other checks unaffected" "$(jget "$out/fn.json" "d['checks'][1]['passed']")" True
+
 rm -rf "$out"
 finish

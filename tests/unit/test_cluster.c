@@ -102,6 +102,42 @@ static void test_build_and_run(void) {
   eng_mpi_run_result_free(&r);
 }
 
+static const char many_src[] =
+  "#include <mpi.h>\n#include <stdio.h>\n"
+  "int main(int argc, char **argv) {\n"
+  "  MPI_Init(&argc, &argv);\n"
+  "  int r; MPI_Comm_rank(MPI_COMM_WORLD, &r);\n"
+  "  for (int i = 0; i < 20000; i++) printf(\"line %d of rank %d\\n\", i, r);\n"
+  "  MPI_Finalize(); return 0;\n"
+  "}\n";
+
+/* mpirun tags each chunk it reads, and chunks end mid-line: long outputs
+ * must still come back line for line, without stray tags. */
+static void test_long_output(void) {
+  if (skip_without_mpi()) return;
+  char *prog = build("many", many_src);
+  char *argv[] = {prog, NULL};
+  eng_mpi_run_opts o = {.ranks = 2, .argv = argv, .oversubscribe = 1, .timeout_s = 120};
+  eng_mpi_run_result r;
+  PT_EQ_INT(eng_mpi_run(&o, &r), 0);
+  for (int k = 0; k < 2; k++) {
+    const char *p = r.rank_out[k];
+    for (int i = 0; i < 20000; i++) {
+      char want[64];
+      int n = snprintf(want, sizeof want, "line %d of rank %d\n", i, k);
+      if (strncmp(p, want, (size_t)n)) {
+        char got[64];
+        snprintf(got, sizeof got, "%.*s", (int)strcspn(p, "\n"), p);
+        PT_EQ_STR(got, want);
+      }
+      p += n;
+    }
+    PT_EQ_STR(p, "");
+    PT_EQ_INT(r.rank_status[k], 0);
+  }
+  eng_mpi_run_result_free(&r);
+}
+
 static const char hang_src[] =
   "#include <mpi.h>\n#include <stdio.h>\n#include <unistd.h>\n"
   "int main(int argc, char **argv) {\n"
@@ -228,6 +264,7 @@ static void test_launched(void) {
 int main(int argc, char **argv) {
   static const pt_case cases[] = {
     PT_CASE_T(test_build_and_run, 120),
+    PT_CASE_T(test_long_output, 120),
     PT_CASE_T(test_timeout_kills_every_rank, 120),
     PT_CASE_T(test_errors, 120),
     PT_CASE_T(test_link_module, 60),

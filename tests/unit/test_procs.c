@@ -516,9 +516,9 @@ static int child_fn(void *ctx) {
 static void test_single_process(void) {
   int modes[3] = {0, 1, 2};
   eng_proc *a, *b, *c;
-  PT_EQ_INT(eng_proc_spawn(child_fn, &modes[0], &a), 0);
-  PT_EQ_INT(eng_proc_spawn(child_fn, &modes[1], &b), 0);
-  PT_EQ_INT(eng_proc_spawn(child_fn, &modes[2], &c), 0);
+  PT_EQ_INT(eng_proc_spawn(child_fn, &modes[0], NULL, 0, &a), 0);
+  PT_EQ_INT(eng_proc_spawn(child_fn, &modes[1], NULL, 0, &b), 0);
+  PT_EQ_INT(eng_proc_spawn(child_fn, &modes[2], NULL, 0, &c), 0);
   PT_EQ_INT(eng_procs_live_children(), 3);
   int st;
   PT_EQ_INT(eng_proc_join(a, 10, &st), 0);

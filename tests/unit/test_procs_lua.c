@@ -5,7 +5,9 @@
  * queues, pipes, locks, values, shared arrays, memmaps and the cache.
  */
 #include <lauxlib.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "eng_procs.h"
@@ -314,6 +316,37 @@ static void test_no_pools_in_workers(void) {
   lx_close(L);
 }
 
+/* Every Lua block of lecture l03 runs as the TUI runs it (a fresh state,
+ * 2 s, 32 MiB) without an error. */
+static void test_lecture_lua_blocks(void) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/content/lectures/l03-processes-and-ipc.md", PARLAB_SOURCE_DIR);
+  FILE *f = fopen(path, "r");
+  PT_TRUE(f != NULL);
+  static char text[1 << 17];
+  size_t n = fread(text, 1, sizeof text - 1, f);
+  fclose(f);
+  text[n] = 0;
+  int blocks = 0;
+  for (char *p = text; (p = strstr(p, "```lua\n"));) {
+    p += 7;
+    char *end = strstr(p, "```");
+    PT_TRUE(end != NULL);
+    *end = 0;
+    lua_State *L = NULL;
+    lx_limits lim = {(size_t)32 << 20, 2.0};
+    PT_EQ_INT(lx_open(&lim, &L), 0);
+    char *err = NULL;
+    if (lx_dostring(L, p, "@l03-processes-and-ipc.md", 0, &err))
+      PT_FAIL_("Lua block %d of the lecture: %s\n%s", blocks + 1, err, p);
+    lx_close(L);
+    blocks++;
+    p = end + 3;
+  }
+  PT_GE(blocks, 5);
+  PT_EQ_INT(eng_procs_live_children(), 0);
+}
+
 int main(int argc, char **argv) {
   static const pt_case cases[] = {
     PT_CASE(test_map_orders_and_chunks),
@@ -327,6 +360,7 @@ int main(int argc, char **argv) {
     PT_CASE(test_memmap_and_cache),
     PT_CASE(test_deadline_reaches_workers),
     PT_CASE(test_no_pools_in_workers),
+    PT_CASE(test_lecture_lua_blocks),
     {0},
   };
   return pt_main(argc, argv, cases);
