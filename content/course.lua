@@ -12,6 +12,8 @@ return course {
     lab "race-counter",
     lab "schedule-imbalance",
     lab "dining-philosophers",
+    lab "interpreter-lock",
+    lab "futures",
     lab "pool-chunksize",
     lab "producer-consumer",
     lab "shared-histogram",

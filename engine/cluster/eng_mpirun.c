@@ -338,6 +338,11 @@ int eng_mpi_run(const eng_mpi_run_opts *o, eng_mpi_run_result *res) {
     argv[a++] = "--hostfile";
     argv[a++] = (char *)o->hostfile;
   }
+  if (o->keep_going) {
+    argv[a++] = "--mca";
+    argv[a++] = "orte_abort_on_non_zero_status";
+    argv[a++] = "0";
+  }
   for (char *const *p = o->mpirun_args; p && *p; p++) argv[a++] = *p;
   argv[a++] = "-np";
   argv[a++] = np;
@@ -352,6 +357,8 @@ int eng_mpi_run(const eng_mpi_run_opts *o, eng_mpi_run_result *res) {
                        &res->output, &res->status, &res->timed_out, &res->truncated, &res->seconds);
   free(argv);
   if (!rc) rc = split_ranks(res);
+  for (int r = 0; !rc && o->keep_going && res->status == 0 && r < res->nranks; r++)
+    if (res->rank_status[r] != 0) res->status = res->rank_status[r];
   if (rc) eng_mpi_run_result_free(res);
   return rc;
 }

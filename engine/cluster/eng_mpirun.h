@@ -57,12 +57,18 @@ typedef struct eng_mpi_run_opts {
   const char *bind;            /* --bind-to value; NULL: "none" */
   char *const *mpirun_args;    /* extra mpirun options (NULL-terminated, may be NULL) */
   const char *cwd;             /* NULL: the caller's */
+  int keep_going;              /* 1: a rank that exits nonzero does not end the job (the
+                                  others run on, so every status is known; a rank left
+                                  waiting for the dead one then meets the time limit);
+                                  0: mpirun ends the job at the first nonzero exit */
   double timeout_s;            /* wall-clock limit; <= 0: none */
   size_t out_cap;              /* bytes of output kept; 0: 4 MiB */
 } eng_mpi_run_opts;
 
 typedef struct eng_mpi_run_result {
-  int status;          /* mpirun's exit status; -1 when it was killed */
+  int status;          /* mpirun's exit status; -1 when it was killed. With
+                          keep_going (where mpirun says 0), the lowest rank's
+                          nonzero status, if any */
   int timed_out;       /* the wall-clock limit stopped it */
   int truncated;       /* output went past out_cap */
   double seconds;      /* wall time of the whole mpirun */
@@ -70,7 +76,8 @@ typedef struct eng_mpi_run_result {
   char **rank_out;     /* [nranks] each rank's stdout ("" when none) */
   char **rank_err;     /* [nranks] each rank's stderr */
   int *rank_status;    /* [nranks] each rank's exit status; 128+N after signal N
-                          (the shell's convention); -1 when it never reported */
+                          (the shell's convention); -1 when it never reported
+                          (killed when mpirun ended the job: see keep_going) */
   char *output;        /* everything, as captured (tagged lines and mpirun's own) */
 } eng_mpi_run_result;
 

@@ -40,8 +40,9 @@
 enum { HDR = 8, MAX_PHILO = 64 };
 enum { BROKE_NOT_HOLDING = 1, BROKE_PUT_UNHELD = 2, BROKE_BAD_FORK = 3, BROKE_NOT_SEATED = 4 };
 
-/* Microseconds: reaching for a fork takes a moment, which is what makes a
- * poorly ordered dinner jam quickly instead of once in a blue moon. */
+/* Delays (_US microseconds, _MS milliseconds). Reaching for a fork takes
+ * a moment, which widens the window in which a badly ordered dinner jams
+ * even after the rendezvous at the start. */
 enum { REACH_US = 200, EAT_US = 300, THINK_US = 50, RENDEZVOUS_MS = 200 };
 
 void philosopher(int id, int n, int meals); /* the student's, in philo.c */

@@ -83,7 +83,8 @@ static void test_build_and_run(void) {
   if (skip_without_mpi()) return;
   char *prog = build("ranks", ranks_src);
   char *argv[] = {prog, "41", NULL};
-  eng_mpi_run_opts o = {.ranks = 3, .argv = argv, .oversubscribe = -1, .timeout_s = 60};
+  /* keep_going: the last rank's exit 3 must not cut the others short. */
+  eng_mpi_run_opts o = {.ranks = 3, .argv = argv, .oversubscribe = -1, .keep_going = 1, .timeout_s = 60};
   eng_mpi_run_result r;
   PT_EQ_INT(eng_mpi_run(&o, &r), 0);
   PT_EQ_INT(r.nranks, 3);
