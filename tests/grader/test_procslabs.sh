@@ -4,7 +4,8 @@
 # starter does not get full marks, the reference does), then wrong
 # submissions made from the reference by a small edit, each failing exactly
 # the check it should, with the message that explains why.
-# Also: the lecture's Python examples run, and the Python side of
+# Also: a jail killed in the middle of a pool leaves no worker behind, the
+# lecture's Python examples run, and the Python side of
 # `parlab bench procs` produces its JSON.
 . "$(dirname "$0")/lib.sh"
 out=$(mktemp -d)
@@ -106,6 +107,55 @@ expect_has "retries only: the cause reaches the student" "$(check_field "$out/re
   "killed by signal 11 (SIGSEGV"
 expect_has "retries only: after every attempt" "$(check_field "$out/retries.json" 1 message)" \
   "on attempt 3 of 3"
+
+# ---- a jail killed in the middle of a pool leaves no worker behind ----
+# The workers are forked from the jail, so their command line names the
+# scratch folder under our own TMPDIR: that finds them, and only them.
+mkdir -p "$out/hang" "$out/tmp"
+cat >"$out/hang/lab.lua" <<'EOF'
+return lab {
+  id = "procs-hang", title = "a pool that never finishes",
+  submission = { file = "job.lua", lang = "lua" },
+  exports = { run = "lua" },
+  checks = {
+    check "hangs" { points = 1, timeout = 30, function(t)
+      t:limit(4)
+      t:ok(not pcall(t.sub.run), "the call should be stopped")
+    end },
+  },
+}
+EOF
+cat >"$out/hang/job.lua" <<'EOF'
+return { run = function()
+  local pool = engine.procs.pool{ workers = 2 }
+  return pool:map(function(x) while true do end end, { 1, 2, 3, 4 }, { chunksize = 1 })
+end }
+EOF
+echo "# a pool that never finishes" >"$out/hang/brief.md"
+cp "$out/hang/job.lua" "$out/hang/starter.lua"
+cp "$out/hang/job.lua" "$out/hang/solution.lua"
+workers_of() { # live parlab-worker processes whose command line names $out/tmp
+  local n=0 p
+  for p in /proc/[0-9]*; do
+    [ "$(cat "$p/comm" 2>/dev/null)" = parlab-worker ] || continue
+    tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q "$out/tmp/" && n=$((n + 1))
+  done
+  echo "$n"
+}
+TMPDIR="$out/tmp" "$PARLAB" lab run "$out/hang" --submission "$out/hang/job.lua" \
+  >"$out/hang.txt" 2>&1 &
+lab_pid=$!
+seen=0
+for _ in $(seq 1 100); do
+  seen=$(workers_of)
+  [ "$seen" -ge 2 ] && break
+  sleep 0.05
+done
+expect "hanging pool: its two workers run inside the jail" "$seen" 2
+wait "$lab_pid"
+expect "hanging pool: the check stopped the call" "$?" 0
+sleep 0.2
+expect "hanging pool: no worker left after the jail was killed" "$(workers_of)" 0
 
 # ---- the lecture's Python examples run ----
 python3 - "$SRC/content/lectures/l03-processes-and-ipc.md" >"$out/py.txt" 2>&1 <<'EOF'
