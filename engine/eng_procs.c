@@ -37,6 +37,7 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdalign.h>
@@ -379,6 +380,19 @@ static void close_others(const int *keep, int nkeep) {
     if (i < n) lo = (unsigned)k[i] + 1;
   }
 }
+
+/* fork() with every signal blocked: a child must not die of Ctrl-C in the
+ * instant before child_setup() makes it ignore SIGINT (it may not run at
+ * all for a while on a busy machine). The child unblocks in child_setup;
+ * *saved is the caller's mask, restored by fork_end in the parent. */
+static pid_t fork_blocked(sigset_t *saved) {
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, saved);
+  return fork();
+}
+
+static void fork_end(const sigset_t *saved) { pthread_sigmask(SIG_SETMASK, saved, NULL); }
 
 /* Signals and parent death, the same in every child we make. */
 static void child_setup(pid_t parent) {
@@ -1535,7 +1549,9 @@ static int spawn_worker(eng_procs *p, int w) {
   atomic_store(&ws->busy_ns, 0);
   fflush(stdout);
   fflush(stderr);
-  pid_t pid = fork();
+  sigset_t saved;
+  pid_t pid = fork_blocked(&saved);
+  if (pid != 0) fork_end(&saved);
   if (pid < 0) {
     close(sv[0]);
     close(sv[1]);
@@ -2165,7 +2181,9 @@ int eng_proc_spawn(eng_proc_fn fn, void *ctx, const int *keep, int nkeep, eng_pr
   pid_t parent = getpid();
   fflush(stdout);
   fflush(stderr);
-  pid_t pid = fork();
+  sigset_t saved;
+  pid_t pid = fork_blocked(&saved);
+  if (pid != 0) fork_end(&saved);
   if (pid < 0) {
     free(c);
     return PL_EIO;

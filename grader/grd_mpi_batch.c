@@ -129,7 +129,7 @@ typedef struct shared {
   const grd_batch_opts *o;
   atomic_int abort_rc;    /* nonzero: the local batch stops at its next result */
   atomic_int finished;    /* the local grading thread is done */
-  int done_rc;            /* a `done` callback failed (the gradebook) */
+  atomic_int done_rc;     /* a `done` callback failed (the gradebook) */
   const lx_lab *lab;
   const grd_sub *subs;
   int n;
@@ -148,7 +148,7 @@ static void local_start(void *arg, int index) {
 static int deliver(shared *s, int index, grd_sub_status st, const grd_result *r, const char *msg) {
   pthread_mutex_lock(&s->mu);
   int rc = s->o->done(s->o->arg, index, st, r, msg);
-  if (rc && !s->done_rc) s->done_rc = rc;
+  if (rc && !atomic_load(&s->done_rc)) atomic_store(&s->done_rc, rc);
   pthread_mutex_unlock(&s->mu);
   return rc;
 }
@@ -280,9 +280,10 @@ int grd_mpi_batch_run(grd_mpi *m, const lx_lab *lab, const grd_sub *subs, int n,
   int fatal = 0, aborted = 0;
   while (nremote > 0 || !atomic_load(&s.finished)) {
     /* The first fatal error anywhere stops every rank. */
-    if (!aborted && (fatal || s.done_rc || (atomic_load(&s.finished) && s.rc))) {
+    int drc = atomic_load(&s.done_rc);
+    if (!aborted && (fatal || drc || (atomic_load(&s.finished) && s.rc))) {
       aborted = 1;
-      int why = fatal ? fatal : s.done_rc ? s.done_rc : s.rc;
+      int why = fatal ? fatal : drc ? drc : s.rc;
       atomic_store(&s.abort_rc, why);
       for (int r = 1; r < P; r++) send_i32(m, r, T_ABORT, why);
     }
@@ -322,7 +323,7 @@ int grd_mpi_batch_run(grd_mpi *m, const lx_lab *lab, const grd_sub *subs, int n,
   }
   if (rc) atomic_store(&s.abort_rc, rc); /* MPI failed: stop grading here too */
   if (started) pthread_join(th, NULL);
-  if (!rc) rc = fatal ? fatal : s.rc ? s.rc : s.done_rc;
+  if (!rc) rc = fatal ? fatal : s.rc ? s.rc : atomic_load(&s.done_rc);
   if (!fatal && s.rc && s.err && !*err) {
     *err = s.err; /* rank 0's own batch failed: its message */
     s.err = NULL;

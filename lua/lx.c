@@ -227,7 +227,7 @@ static char *lx_errtext(lua_State *L, int status) {
   out[n] = 0;
   /* A traceback with at most one frame repeats the first line: drop it. */
   char *tb = strstr(out, "\nstack traceback:");
-  if (tb && !strchr(tb + 18, '\n')) *tb = 0;
+  if (tb && (!tb[17] || !strchr(tb + 18, '\n'))) *tb = 0;
   return out;
 }
 

@@ -704,9 +704,17 @@ static int write_results(lua_State *W, int first, int last, eng_procs_out *out, 
   lx_buf_init(&b);
   char *err = NULL;
   for (int i = first; i <= last; i++) {
-    char what[40];
-    snprintf(what, sizeof what, "%s %d", what1, i - first + 1);
-    if (lx_serialize(W, i, LX_SER_PROCESS, what, &b, &err)) {
+    /* The label is built only for the message (snprintf per value costs
+     * as much as the rest of a small result). */
+    if (lx_serialize(W, i, LX_SER_PROCESS, what1, &b, &err)) {
+      char what[40];
+      snprintf(what, sizeof what, "%s %d", what1, i - first + 1);
+      free(err);
+      err = NULL;
+      lx_buf tmp;
+      lx_buf_init(&tmp);
+      lx_serialize(W, i, LX_SER_PROCESS, what, &tmp, &err);
+      lx_buf_free(&tmp);
       lx_buf_free(&b);
       return fail_out(out, err);
     }
@@ -918,6 +926,7 @@ typedef struct lx_pool {
   eng_procs *p;
   int n;
   int closed;
+  pbuf scratch; /* payloads are built here (the engine copies them) */
 } lx_pool;
 
 static lx_pool *check_pool(lua_State *L, int i) {
@@ -931,6 +940,8 @@ static int pool_gc(lua_State *L) {
   lx_pool *u = luaL_checkudata(L, 1, POOL_MT);
   if (u->p) eng_procs_free(u->p);
   u->p = NULL;
+  free(u->scratch.d);
+  memset(&u->scratch, 0, sizeof u->scratch);
   return 0;
 }
 
@@ -1022,17 +1033,22 @@ static const char *fn_record(lua_State *L, int idx, const char *fname, int argno
 /* Serialize the values at [first, last], numbered from argno. Raises. */
 static void ser_args(lua_State *L, lx_buf *b, int first, int last, int argno, const char *fname) {
   for (int i = first; i <= last; i++) {
-    char what[32], *err = NULL;
+    char what[32], *err = NULL, *err2 = NULL;
+    if (lx_serialize(L, i, LX_SER_PROCESS, "argument", b, &err) == 0) continue;
+    /* Again, for the message: which argument. */
     snprintf(what, sizeof what, "argument %d", argno + (i - first));
-    if (lx_serialize(L, i, LX_SER_PROCESS, what, b, &err)) {
-      lx_buf_free(b);
-      lua_pushfstring(L, "%s: %s", fname, err ? err : "cannot copy an argument");
-      free(err);
-      luaL_where(L, 2);
-      lua_insert(L, -2);
-      lua_concat(L, 2);
-      lua_error(L);
-    }
+    lx_buf tmp;
+    lx_buf_init(&tmp);
+    lx_serialize(L, i, LX_SER_PROCESS, what, &tmp, &err2);
+    lx_buf_free(&tmp);
+    lx_buf_free(b);
+    lua_pushfstring(L, "%s: %s", fname, err2 ? err2 : err ? err : "cannot copy an argument");
+    free(err);
+    free(err2);
+    luaL_where(L, 2);
+    lua_insert(L, -2);
+    lua_concat(L, 2);
+    lua_error(L);
   }
 }
 
@@ -1049,22 +1065,22 @@ static uint64_t submit_apply(lua_State *L, lx_pool *u, int fi, const char *fname
   lx_buf b;
   lx_buf_init(&b);
   ser_args(L, &b, fi + 1, top, 2, fname);
-  pbuf pb = {0};
+  pbuf *pbp = &u->scratch, pb;
+  pbp->len = 0;
   char hdr[16] = {'A', (char)(packed ? PF_PACKED : 0)};
   uint32_t fl = (uint32_t)(rlen - 8);
   memcpy(hdr + 4, &fl, 4);
   memcpy(hdr + 8, rec, 8);
-  int rc = pb_put(&pb, hdr, 16);
-  if (!rc) rc = pb_put(&pb, rec + 8, rlen - 8);
-  if (!rc && b.len) rc = pb_put(&pb, b.data, b.len);
+  int rc = pb_put(pbp, hdr, 16);
+  if (!rc) rc = pb_put(pbp, rec + 8, rlen - 8);
+  if (!rc && b.len) rc = pb_put(pbp, b.data, b.len);
+  pb = *pbp;
   if (rc) {
     lx_buf_free(&b);
-    free(pb.d);
     p_error(L, "%s: out of memory", fname);
   }
   if (b.nfds > ENG_PROCS_MAX_FDS) {
     lx_buf_free(&b);
-    free(pb.d);
     p_error(L, "%s: too many engine arrays in one task (at most %d)", fname, ENG_PROCS_MAX_FDS);
   }
   eng_procs_sub s = {.data = pb.d, .len = pb.len, .fds = b.fds, .nfds = b.nfds,
@@ -1073,7 +1089,6 @@ static uint64_t submit_apply(lua_State *L, lx_pool *u, int fi, const char *fname
   rc = eng_procs_submit(u->p, &s, wait_budget(L), &id);
   *keep = b.nfds > 0;
   lx_buf_free(&b);
-  free(pb.d);
   if (rc == PL_ETIMEOUT) p_error(L, "%s: time limit exceeded while waiting for room in the queue", fname);
   if (rc == PL_EINVAL) p_error(L, "%s: the task is too large (%d bytes): pass bulk data in engine arrays", fname, (int)s.len);
   if (rc) p_error(L, "%s: %s", fname, rc == PL_EIO ? "the pool is broken" : pl_strerror(rc));
@@ -1388,24 +1403,32 @@ static void imap_feed(lua_State *L, lx_imap *m, int ui) {
     lx_buf lb;
     lx_buf_init(&lb);
     char what[48], *err = NULL;
-    snprintf(what, sizeof what, "items %ld..%ld", b + 1, e);
-    if (lx_serialize(L, -1, LX_SER_PROCESS, what, &lb, &err)) {
+    if (lx_serialize(L, -1, LX_SER_PROCESS, "items", &lb, &err)) {
+      free(err);
+      err = NULL;
+      snprintf(what, sizeof what, "items %ld..%ld", b + 1, e);
+      lx_buf_free(&lb);
+      lx_buf_init(&lb);
+      lx_serialize(L, -1, LX_SER_PROCESS, what, &lb, &err);
       lx_buf_free(&lb);
       imap_finish(L, m);
+      luaL_where(L, 2);
       lua_pushfstring(L, "%s: %s", m->fname, err ? err : "cannot copy an item");
       free(err);
+      lua_concat(L, 2);
       lua_error(L);
     }
     lua_pop(L, 1);
-    pbuf pb = {0};
+    pbuf *pbp = &m->pool->scratch;
+    pbp->len = 0;
     char hdr[10] = {'M', 0};
     int64_t b64 = b;
     memcpy(hdr + 2, &b64, 8);
-    int rc = pb_put(&pb, hdr, 10);
-    if (!rc && lb.len) rc = pb_put(&pb, lb.data, lb.len);
+    int rc = pb_put(pbp, hdr, 10);
+    if (!rc && lb.len) rc = pb_put(pbp, lb.data, lb.len);
+    pbuf pb = *pbp;
     if (rc || lb.nfds > ENG_PROCS_MAX_FDS) {
       lx_buf_free(&lb);
-      free(pb.d);
       imap_finish(L, m);
       p_error(L, "%s: %s", m->fname, rc ? "out of memory" : "too many engine arrays among the items");
     }
@@ -1415,7 +1438,6 @@ static void imap_feed(lua_State *L, lx_imap *m, int ui) {
     /* Items are values of the items table, alive while it is. */
     rc = eng_procs_submit(m->pool->p, &s, 0, &id);
     lx_buf_free(&lb);
-    free(pb.d);
     if (rc == PL_ETIMEOUT) break; /* full: results first */
     if (rc) {
       imap_finish(L, m);
@@ -1827,10 +1849,18 @@ static int p_crash(lua_State *L) {
     return p_error(L, "engine.procs.crash_for_testing: only a worker or child process may crash "
                       "on purpose (this is the main process)");
   fflush(NULL);
-  if (!strcmp(how, "segv")) raise(SIGSEGV);
-  else if (!strcmp(how, "abort")) abort();
-  else if (!strcmp(how, "kill")) raise(SIGKILL);
-  else if (!strcmp(how, "exit")) _exit(3);
+  /* The default action, whatever handler a sanitizer or library set. */
+  if (!strcmp(how, "segv")) {
+    signal(SIGSEGV, SIG_DFL);
+    raise(SIGSEGV);
+  } else if (!strcmp(how, "abort")) {
+    signal(SIGABRT, SIG_DFL);
+    abort();
+  } else if (!strcmp(how, "kill")) {
+    raise(SIGKILL);
+  } else if (!strcmp(how, "exit")) {
+    _exit(3);
+  }
   return p_error(L, "engine.procs.crash_for_testing: how must be \"segv\", \"abort\", \"kill\" or "
                     "\"exit\", got \"%s\"", how);
 }

@@ -3,8 +3,9 @@
  *
  * Pairs are kept grouped by key in an open-addressing hash table: a group
  * holds its key once and its values back to back ([u32 length][bytes]).
- * Map output goes into one table; the combiner turns a table into a new,
- * smaller one; the shuffle serialises each group for the rank that owns
+ * Map output goes into one table, folded by the combiner key by key as it
+ * grows (fold_group); at a spill and before the shuffle the combiner turns
+ * the whole table into a new, smaller one; the shuffle serialises each group for the rank that owns
  * its key ([u32 klen][u32 nvals][key] then nvals x [u32 vlen][value]) and
  * exchanges everything with one MPI_Alltoallv; the receiving rank groups
  * what it got in a second table and reduces it. Outputs are a flat list.
@@ -41,7 +42,8 @@ struct eng_mr {
   eng_mr_spec spec;
   int rank, size;
   int err;              /* first local error (sticky) */
-  table map;            /* map output, combined at spills */
+  int folding;          /* inside the combiner, folding one key's map output */
+  table map;            /* map output, combined key by key and at spills */
   outrec *out;          /* reduce outputs */
   long nout, outcap;
   eng_mr_stats st;
@@ -150,12 +152,6 @@ static int group_add(table *t, group *g, const void *val, uint32_t vlen) {
   return 0;
 }
 
-static int table_add(table *t, const void *key, size_t klen, const void *val, size_t vlen, uint64_t h) {
-  if (klen > UINT32_MAX / 2 || vlen > UINT32_MAX / 2) return PL_EINVAL;
-  group *g = table_find(t, key, (uint32_t)klen, h, 1);
-  return g ? group_add(t, g, val, (uint32_t)vlen) : PL_ENOMEM;
-}
-
 /* ------------------------------------------------------------- outputs */
 
 static int output_add(eng_mr *mr, const void *key, size_t klen, const void *val, size_t vlen) {
@@ -188,13 +184,55 @@ static void outputs_clear(eng_mr *mr) {
 
 /* ----------------------------------------------------------- emitting */
 
+/* With a combiner, map output is folded key by key as it arrives: once a
+ * key holds FOLD values the combiner turns them into (usually) one. The
+ * table then stays about the size of the distinct keys, in cache, instead
+ * of holding every pair until a spill (Hadoop and Spark combine map-side
+ * in the same spirit). The values are read from the group's old buffer
+ * while the combiner's output goes to a new one; the old buffer, large
+ * enough, is kept for what comes next. */
+#define FOLD 64
+
+static int fold_group(eng_mr *mr, group *g) {
+  char *old = g->vals;
+  size_t oldlen = g->vlen, oldcap = g->vcap;
+  long n = g->nvals;
+  g->vals = NULL;
+  g->vlen = g->vcap = 0;
+  g->nvals = 0;
+  mr->map.bytes -= oldlen;
+  mr->map.pairs -= n;
+  eng_mr_values v = {.p = old, .end = old + oldlen, .n = n};
+  eng_mr_out o = {.mr = mr, .t = &mr->map};
+  mr->folding = 1;
+  int rc = mr->spec.combine(g->key, g->klen, &v, &o, mr->spec.arg) ? PL_EINVAL : 0;
+  mr->folding = 0;
+  if (g->vlen <= oldcap) {
+    if (g->vlen) memcpy(old, g->vals, g->vlen);
+    free(g->vals);
+    g->vals = old;
+    g->vcap = oldcap;
+  } else {
+    free(old);
+  }
+  return rc;
+}
+
 int eng_mr_emit(eng_mr_out *out, const void *key, size_t klen, const void *val, size_t vlen) {
   if (!out || (!key && klen) || (!val && vlen)) return PL_EINVAL;
+  eng_mr *mr = out->mr;
   if (out->to_output) {
-    out->mr->st.outputs++;
-    return output_add(out->mr, key, klen, val, vlen);
+    mr->st.outputs++;
+    return output_add(mr, key, klen, val, vlen);
   }
-  return table_add(out->t, key, klen, val, vlen, eng_mr_hash(key, klen));
+  if (klen > UINT32_MAX / 2 || vlen > UINT32_MAX / 2) return PL_EINVAL;
+  int from_map = out->t == &mr->map && !mr->folding;
+  group *g = table_find(out->t, key, (uint32_t)klen, eng_mr_hash(key, klen), 1);
+  if (!g) return PL_ENOMEM;
+  int rc = group_add(out->t, g, val, (uint32_t)vlen);
+  if (rc || !from_map) return rc;
+  mr->st.emitted++;
+  return mr->spec.combine && g->nvals >= FOLD ? fold_group(mr, g) : 0;
 }
 
 int eng_mr_emit_i64(eng_mr_out *out, const void *key, size_t klen, int64_t v) {
@@ -270,10 +308,8 @@ int eng_mr_map_record(eng_mr *mr, const void *rec, size_t len) {
   if (mr->err) return mr->err;
   double t0 = MPI_Wtime();
   eng_mr_out o = {.mr = mr, .t = &mr->map};
-  long before = mr->map.pairs;
   int rc = mr->spec.map(rec, len, &o, mr->spec.arg) ? PL_EINVAL : 0;
   mr->st.records++;
-  mr->st.emitted += mr->map.pairs - before;
   if (!rc && mr->spec.combine && mr->map.bytes > mr->spec.spill_bytes) rc = combine_table(mr, &mr->map);
   mr->st.map_s += MPI_Wtime() - t0;
   if (rc) mr->err = rc;

@@ -120,8 +120,8 @@ return lab {
   hints = {
     "f:wait() waits for that one future. Waiting for the futures in the order you submitted " ..
     "them means the first, slow document holds back results that finished long ago. " ..
-    "engine.threads.as_completed(futures) is an iterator over the futures in the order they " ..
-    "finish: for f in engine.threads.as_completed(futures) do ... end.",
+    "engine.procs.as_completed(futures) is an iterator over the futures in the order they " ..
+    "finish: for f in engine.procs.as_completed(futures) do ... end.",
     "as_completed gives you futures, not positions: keep a table from each future to its " ..
     "document when you submit (futures can be table keys), like Python's " ..
     "{ pool.submit(fetch, doc): doc } idiom.",

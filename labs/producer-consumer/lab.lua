@@ -30,7 +30,7 @@ end
 
 -- run() under a time limit: a consumer that never sees a sentinel makes it
 -- hang, and the message should say so rather than just "time limit".
-local CALL_LIMIT = 10
+local CALL_LIMIT = 5
 local function call_run(t, items, consumers, capacity)
   t:limit(CALL_LIMIT)
   local ok, r = pcall(t.sub.run, items, consumers, capacity)

@@ -6,7 +6,6 @@
  * shared segment left after close, after SIGINT to the process group, or
  * after the caller is killed with SIGKILL.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -58,7 +57,10 @@ static int handler(void *ctx, eng_procs_task *t, eng_procs_out *out) {
     free(b);
     return rc;
   }
-  case CMD_SEGV: raise(SIGSEGV); break;
+  case CMD_SEGV:
+    signal(SIGSEGV, SIG_DFL); /* a sanitizer's handler would turn it into exit(1) */
+    raise(SIGSEGV);
+    break;
   case CMD_ABORT: abort();
   case CMD_EXIT: _exit(3);
   case CMD_FLAKY:
@@ -392,27 +394,27 @@ static void test_hang_killed_at_deadline(void) {
   eng_procs_free(p);
 }
 
-/* 1 when some process still maps the pool's shared segment. */
-static int segment_mapped(void) {
-  DIR *d = opendir("/proc");
-  if (!d) return 0;
-  struct dirent *e;
+/* 1 when process pid (0: this one) maps a pool's shared segment. Only
+ * processes of this test are looked at: other programs on the machine may
+ * have pools of their own. */
+static int maps_segment(int pid) {
+  char path[64], line[512];
+  if (pid) snprintf(path, sizeof path, "/proc/%d/maps", pid);
+  else snprintf(path, sizeof path, "/proc/self/maps");
+  FILE *f = fopen(path, "r");
+  if (!f) return 0; /* gone: maps nothing */
   int found = 0;
-  char path[300], line[512];
-  while (!found && (e = readdir(d))) {
-    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-    snprintf(path, sizeof path, "/proc/%s/maps", e->d_name);
-    FILE *f = fopen(path, "r");
-    if (!f) continue;
-    while (fgets(line, sizeof line, f))
-      if (strstr(line, "memfd:parlab-procs")) {
-        found = 1;
-        break;
-      }
-    fclose(f);
-  }
-  closedir(d);
+  while (!found && fgets(line, sizeof line, f)) found = strstr(line, "memfd:parlab-procs") != NULL;
+  fclose(f);
   return found;
+}
+
+/* 1 while any of pids[0..n) or this process maps a segment. */
+static int segment_mapped(const int *pids, int n) {
+  if (maps_segment(0)) return 1;
+  for (int i = 0; i < n; i++)
+    if (maps_segment(pids[i])) return 1;
+  return 0;
 }
 
 /* Wait up to secs for pid (our child, by subreaping) to be reaped;
@@ -451,7 +453,7 @@ static void test_close_leaves_nothing(void) {
   PT_EQ_INT(eng_procs_submit(p, &sb, 1, &x), PL_EIO);
   eng_procs_free(p);
   PT_EQ_INT(waitpid(-1, NULL, WNOHANG), -1);
-  PT_TRUE(!segment_mapped());
+  PT_TRUE(!segment_mapped(pids, 3));
 }
 
 /* A child makes a pool and reports its workers' pids, then dies by `how`;
@@ -480,7 +482,9 @@ static void caller_dies(int how) {
   int pids[3];
   PT_EQ_INT(read(fds[0], pids, sizeof pids), sizeof pids);
   for (int w = 0; w < 3; w++) PT_TRUE(alive(pids[w]));
-  PT_TRUE(segment_mapped());
+  int all[4] = {pids[0], pids[1], pids[2], (int)c};
+  PT_TRUE(segment_mapped(all, 4));   /* the caller and its workers map it now */
+  PT_TRUE(!maps_segment(0));         /* we never did */
   if (how == SIGINT) {
     /* Ctrl-C: the whole foreground group gets SIGINT. */
     signal(SIGINT, SIG_IGN);
@@ -499,7 +503,7 @@ static void caller_dies(int how) {
       PT_FAIL_("worker %d ended with wait status 0x%x", w, ws);
   }
   PT_EQ_INT(waitpid(-1, NULL, WNOHANG), -1); /* nothing else left, no zombie */
-  PT_TRUE(!segment_mapped());
+  PT_TRUE(!segment_mapped(all, 4));   /* every process that mapped it is gone */
 }
 
 static void test_caller_killed(void) { caller_dies(SIGKILL); }
@@ -508,7 +512,10 @@ static void test_caller_sigterm(void) { caller_dies(SIGTERM); }
 
 static int child_fn(void *ctx) {
   int mode = *(int *)ctx;
-  if (mode == 1) raise(SIGSEGV);
+  if (mode == 1) {
+    signal(SIGSEGV, SIG_DFL);
+    raise(SIGSEGV);
+  }
   if (mode == 2) for (;;) pause();
   return 7;
 }
