@@ -245,7 +245,24 @@ static lua_State *lua_load_submission(const char *file, int nex, char **names, c
   char *err = NULL;
   const char *base = strrchr(file, '/');
   base = base ? base + 1 : file;
-  if (lx_dofile(L, file, 1, &err)) {
+  /* Messages name the student's file ("job.lua:12:"), not the jail's path. */
+  char *text = NULL, chunk[300];
+  size_t len = 0;
+  FILE *f = fopen(file, "rb");
+  if (f) {
+    if (fseek(f, 0, SEEK_END) == 0 && (long)(len = (size_t)ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+        (text = malloc(len + 1)) && fread(text, 1, len, f) == len)
+      text[len] = 0;
+    else {
+      free(text);
+      text = NULL;
+    }
+    fclose(f);
+  }
+  snprintf(chunk, sizeof chunk, "@%s", base);
+  int lrc = text ? lx_dostring(L, text, chunk, 1, &err) : lx_dofile(L, file, 1, &err);
+  free(text);
+  if (lrc) {
     /* Show the student's file name, not the scratch path. */
     const char *at = err ? strstr(err, base) : NULL;
     snprintf(errbuf, errcap, "%s", at ? at : (err ? err : "cannot run the submission"));
