@@ -229,6 +229,36 @@ int db_lecture_get(db *d, const char *lecture, int *seen, int *position) {
   return rc;
 }
 
+/* The check rows of attempt `id`, inside the caller's transaction. */
+static int add_check_rows(db *d, long long id, const grd_result *r) {
+  sqlite3_stmt *st = NULL;
+  int rc = PL_EDB;
+  if (sqlite3_prepare_v2(d->h,
+                         "INSERT INTO check_results(attempt_id, idx, name, passed, skipped, hidden,"
+                         " score, max_score, message, seconds) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+                         -1, &st, NULL) != SQLITE_OK)
+    goto done;
+  for (int i = 0; i < r->nchecks; i++) {
+    const grd_check_result *c = &r->checks[i];
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int(st, 2, i);
+    sqlite3_bind_text(st, 3, c->name ? c->name : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 4, c->passed);
+    sqlite3_bind_int(st, 5, c->skipped);
+    sqlite3_bind_int(st, 6, c->hidden);
+    sqlite3_bind_double(st, 7, c->score);
+    sqlite3_bind_double(st, 8, c->max_score);
+    sqlite3_bind_text(st, 9, c->message ? c->message : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_double(st, 10, c->seconds);
+    if (sqlite3_step(st) != SQLITE_DONE) goto done;
+  }
+  rc = 0;
+done:
+  sqlite3_finalize(st);
+  return rc;
+}
+
 int db_attempt_add(db *d, const char *student, const grd_result *r, long long *attempt_id) {
   sqlite3_stmt *st = NULL;
   int rc = PL_EDB;
@@ -251,26 +281,7 @@ int db_attempt_add(db *d, const char *student, const grd_result *r, long long *a
   sqlite3_finalize(st);
   st = NULL;
   long long id = sqlite3_last_insert_rowid(d->h);
-  if (sqlite3_prepare_v2(d->h,
-                         "INSERT INTO check_results(attempt_id, idx, name, passed, skipped, hidden,"
-                         " score, max_score, message, seconds) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
-                         -1, &st, NULL) != SQLITE_OK)
-    goto done;
-  for (int i = 0; i < r->nchecks; i++) {
-    const grd_check_result *c = &r->checks[i];
-    sqlite3_reset(st);
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int(st, 2, i);
-    sqlite3_bind_text(st, 3, c->name, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 4, c->passed);
-    sqlite3_bind_int(st, 5, c->skipped);
-    sqlite3_bind_int(st, 6, c->hidden);
-    sqlite3_bind_double(st, 7, c->score);
-    sqlite3_bind_double(st, 8, c->max_score);
-    sqlite3_bind_text(st, 9, c->message ? c->message : "", -1, SQLITE_TRANSIENT);
-    sqlite3_bind_double(st, 10, c->seconds);
-    if (sqlite3_step(st) != SQLITE_DONE) goto done;
-  }
+  if (add_check_rows(d, id, r)) goto done;
   if (sqlite3_exec(d->h, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) goto done;
   if (attempt_id) *attempt_id = id;
   rc = 0;
@@ -650,26 +661,7 @@ int db_submission_record(db *d, long long batch_id, const db_submission *s, cons
   sqlite3_finalize(st);
   st = NULL;
   id = sqlite3_last_insert_rowid(d->h);
-  if (sqlite3_prepare_v2(d->h,
-                         "INSERT INTO check_results(attempt_id, idx, name, passed, skipped, hidden,"
-                         " score, max_score, message, seconds) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
-                         -1, &st, NULL) != SQLITE_OK)
-    goto done;
-  for (int i = 0; i < r->nchecks; i++) {
-    const grd_check_result *c = &r->checks[i];
-    sqlite3_reset(st);
-    sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int(st, 2, i);
-    bind_text(st, 3, c->name);
-    sqlite3_bind_int(st, 4, c->passed);
-    sqlite3_bind_int(st, 5, c->skipped);
-    sqlite3_bind_int(st, 6, c->hidden);
-    sqlite3_bind_double(st, 7, c->score);
-    sqlite3_bind_double(st, 8, c->max_score);
-    bind_text(st, 9, c->message);
-    sqlite3_bind_double(st, 10, c->seconds);
-    if (sqlite3_step(st) != SQLITE_DONE) goto done;
-  }
+  if (add_check_rows(d, id, r)) goto done;
   if (sqlite3_exec(d->h, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) goto done;
   if (attempt_id) *attempt_id = id;
   rc = 0;

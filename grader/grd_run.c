@@ -87,8 +87,6 @@ static grd_jail *get_jail(lua_State *L, run_ctx *c, int w) {
     if (chown(scratch, u, g) < 0) { free(scratch); luaL_error(L, "cannot hand the scratch folder to the jail user"); }
   }
   chmod(scratch, 0700);
-  const lx_check_info *ci = NULL;
-  (void)ci;
   grd_jail_cfg cfg = {
     .so_path = c->so[w], .lua = c->lua, .scratch = scratch, .newroot = root,
     .ro_dir = c->builddir, .weak = c->o->weak_jail, .gpu = c->cuda && c->gpu, .specs = c->specs, .nexports = c->lab->nexports,
@@ -469,7 +467,7 @@ static int copy_file(const char *src, const char *dst) {
 
 /* A tool run in the sandbox, with a fresh root folder for it. A sandbox
  * that cannot be set up makes grading refuse (PL_ESANDBOX). */
-static int run_tool(run_ctx *c, char **argv, double wall_s, grd_proc_out *po, grd_result *r) {
+static int run_tool(run_ctx *c, char **argv, double wall_s, grd_proc_out *po) {
   char *root = NULL;
   int rc = grd__mkdtemp(c->rundir, "croot", &root);
   if (rc) return rc;
@@ -487,7 +485,6 @@ static int run_tool(run_ctx *c, char **argv, double wall_s, grd_proc_out *po, gr
     free(po->output);
     po->output = NULL;
   }
-  (void)r;
   return rc;
 }
 
@@ -518,7 +515,7 @@ static int compile(run_ctx *c, const char *src, const char *name, const char *ou
     /* Inside the sandbox /proc/self/exe is this very binary. */
     char *argvl[] = {"/proc/self/exe", "__luacheck", (char *)name, NULL};
     grd_proc_out po;
-    rc = run_tool(c, argvl, 20.0, &po, r);
+    rc = run_tool(c, argvl, 20.0, &po);
     if (rc) goto done;
     if (po.output && *po.output) add_diag_lines(r, po.output);
     rc = po.exited && po.status == 0 ? 0 : PL_ECOMPILE;
@@ -562,7 +559,7 @@ static int compile(run_ctx *c, const char *src, const char *name, const char *ou
   for (int i = 0; i < lab->nldflags; i++) argv[argc++] = lab->ldflags[i];
   argv[argc] = NULL;
   grd_proc_out po;
-  rc = run_tool(c, argv, 60.0, &po, r);
+  rc = run_tool(c, argv, 60.0, &po);
   free(argv);
   if (rc) goto done;
   if (is_student && po.output && *po.output) add_diag_lines(r, po.output);
