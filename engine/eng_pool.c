@@ -14,7 +14,7 @@
  *
  * Sleeping. A waiter spins for a short time (an empty region must cost
  * microseconds, and a futex round trip alone is several), then announces
- * itself (`sleepers` / `caller_sleeping`) and sleeps on a futex word. The
+ * itself (`idle` / `caller_sleeping`) and sleeps on a futex word. The
  * waker changes the state first and reads the announcement second; the
  * sleeper announces first and checks the state second. With sequentially
  * consistent atomics one of the two always sees the other, so no wake-up
@@ -110,10 +110,47 @@ uint64_t eng__now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* The low ENG_IDLE_BITS of p->idle count registered sleepers (at most
+ * ENG_MAX_THREADS helpers plus the outside threads waiting on futures);
+ * the rest is a wake generation, so a sleeper can tell whether a notifier
+ * has already taken it off the count. */
+#define ENG_IDLE_BITS 12
+#define ENG_IDLE_COUNT ((1u << ENG_IDLE_BITS) - 1)
+_Static_assert(ENG_MAX_THREADS < ENG_IDLE_COUNT, "sleeper count fits its field");
+
 void eng__notify(eng_pool *p) {
-  if (atomic_load(&p->sleepers) > 0) {
-    atomic_fetch_add(&p->signal, 1);
-    futex_wake((void *)&p->signal, INT_MAX);
+  unsigned w = atomic_load(&p->idle);
+  while (w & ENG_IDLE_COUNT) {
+    unsigned next = (w & ~ENG_IDLE_COUNT) + (1u << ENG_IDLE_BITS);
+    if (atomic_compare_exchange_weak(&p->idle, &w, next)) {
+      futex_wake((void *)&p->idle, INT_MAX);
+      return;
+    }
+  }
+}
+
+unsigned eng__idle_enter(eng_pool *p) { return atomic_fetch_add(&p->idle, 1) + 1; }
+
+void eng__idle_wait(eng_pool *p, unsigned seen, uint64_t deadline_ns) {
+  struct timespec ts, *tsp = NULL;
+  if (deadline_ns) {
+    uint64_t now = eng__now_ns();
+    if (now >= deadline_ns) return;
+    uint64_t left = deadline_ns - now;
+    ts.tv_sec = (time_t)(left / 1000000000u);
+    ts.tv_nsec = (long)(left % 1000000000u);
+    tsp = &ts;
+  }
+  /* Another sleeper registering changes the word too: then the call
+   * returns at once and the caller's loop looks again, still registered. */
+  syscall(SYS_futex, (void *)&p->idle, FUTEX_WAIT_PRIVATE, (int)seen, tsp, NULL, 0);
+}
+
+void eng__idle_leave(eng_pool *p, unsigned seen) {
+  unsigned w = atomic_load(&p->idle);
+  /* A new generation means a notifier zeroed the count, us included. */
+  while ((w >> ENG_IDLE_BITS) == (seen >> ENG_IDLE_BITS)) {
+    if (atomic_compare_exchange_weak(&p->idle, &w, w - 1)) return;
   }
 }
 
@@ -279,11 +316,9 @@ static void *worker_main(void *arg) {
       continue;
     }
     if (idle_spin(p, seen)) continue;
-    atomic_fetch_add(&p->sleepers, 1);
-    unsigned s = atomic_load(&p->signal);
-    if (atomic_load(&p->gen) == seen && !eng__tasks_visible(p))
-      futex_wait((void *)&p->signal, (int)s);
-    atomic_fetch_sub(&p->sleepers, 1);
+    unsigned s = eng__idle_enter(p);
+    if (atomic_load(&p->gen) == seen && !eng__tasks_visible(p)) eng__idle_wait(p, s, 0);
+    eng__idle_leave(p, s);
   }
 }
 
@@ -412,8 +447,7 @@ int eng_pool_new(int nthreads, eng_pool **out) {
   atomic_init(&p->gen, 0);
   atomic_init(&p->remaining, 0);
   atomic_init(&p->caller_sleeping, 0);
-  atomic_init(&p->signal, 0);
-  atomic_init(&p->sleepers, 0);
+  atomic_init(&p->idle, 0);
   atomic_init(&p->inj_count, 0);
   atomic_init(&p->outstanding, 0);
   if (pthread_mutex_init(&p->call_lock, NULL)) {

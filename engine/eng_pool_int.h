@@ -8,12 +8,13 @@
  *    Slots 1..n-1 belong to the helper threads. A slot's deque, cell cache
  *    and statistics are written only by the slot's current owner (stats are
  *    atomics anyway, because inline runs may touch slot 0 concurrently).
- *  - Every blocking wait announces itself in `sleepers` and sleeps on
- *    `signal`; every event that can end a wait (a region, a new task, a
- *    finished task group or future, slot 0 becoming free) is published
- *    first and then calls eng__notify(), which bumps `signal` when someone
- *    sleeps. Both sides use sequentially consistent operations, so one of
- *    them always sees the other: no wake-up is lost.
+ *  - Every blocking wait registers in `idle` (eng__idle_enter), re-checks
+ *    its condition, sleeps on `idle` (eng__idle_wait) and deregisters
+ *    (eng__idle_leave); every event that can end a wait (a region, a new
+ *    task, a finished task group or future, slot 0 becoming free) is
+ *    published first and then calls eng__notify(), which wakes all
+ *    registered sleepers at once. Both sides use sequentially consistent
+ *    operations, so one of them always sees the other: no wake-up is lost.
  *
  * Thread-safety: as described per field.
  */
@@ -103,8 +104,12 @@ struct eng_pool {
   _Alignas(ENG_CACHE_LINE) _Atomic unsigned gen;
   _Alignas(ENG_CACHE_LINE) _Atomic int remaining;
   _Atomic int caller_sleeping;
-  _Alignas(ENG_CACHE_LINE) _Atomic unsigned signal;
-  _Atomic int sleepers;
+  /* Sleep word: (wake generation << ENG_IDLE_BITS) | registered sleepers.
+   * A notifier that finds sleepers zeroes the count and bumps the
+   * generation in one CAS, so it and every later notifier skip the futex
+   * syscall until someone registers again (a thread that takes a while to
+   * be scheduled would otherwise cost one FUTEX_WAKE per pushed task). */
+  _Alignas(ENG_CACHE_LINE) _Atomic unsigned idle;
 
   /* Tasks submitted by threads that own no slot. */
   _Alignas(ENG_CACHE_LINE) pthread_mutex_t inj_lock;
@@ -121,6 +126,12 @@ extern __thread int eng__tls_depth;
 
 uint64_t eng__now_ns(void);
 void eng__notify(eng_pool *p);
+/* Register as a sleeper; returns the value to pass to the two below. */
+unsigned eng__idle_enter(eng_pool *p);
+/* Sleep until notified (or deadline_ns, CLOCK_MONOTONIC; 0: none). */
+void eng__idle_wait(eng_pool *p, unsigned seen, uint64_t deadline_ns);
+/* Deregister, unless a notifier already did it for us. */
+void eng__idle_leave(eng_pool *p, unsigned seen);
 /* 1 when the pool has no helper threads to run anything: size 1, or
  * inherited through fork(). Its tasks run at once, on the caller. */
 int eng__inline_pool(const eng_pool *p);

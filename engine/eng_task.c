@@ -47,24 +47,9 @@ static inline void cpu_relax(void) {
 #endif
 }
 
-/* Sleep on `word` while it holds `expected`, at most until deadline_ns
- * (CLOCK_MONOTONIC; 0: no limit). */
-static void futex_wait_until(void *word, int expected, uint64_t deadline_ns) {
-  struct timespec ts, *tsp = NULL;
-  if (deadline_ns) {
-    uint64_t now = eng__now_ns();
-    if (now >= deadline_ns) return;
-    uint64_t left = deadline_ns - now;
-    ts.tv_sec = (time_t)(left / 1000000000u);
-    ts.tv_nsec = (long)(left % 1000000000u);
-    tsp = &ts;
-  }
-  syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, tsp, NULL, 0);
-}
-
 /* ---- Chase-Lev deque ---- */
 
-/* The store of bottom is sequentially consistent so that the sleepers
+/* The store of bottom is sequentially consistent so that the sleeper
  * count read after it (push) sees a waiter that might have missed it. */
 static int deque_push(eng__deque *d, eng__task *t) {
   long b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
@@ -276,7 +261,7 @@ static void push(eng_pool *p, int w, eng__task *t) {
     pthread_mutex_unlock(&p->inj_lock);
   }
   /* Both pushes end with a sequentially consistent write (bottom,
-   * inj_count), so the sleepers count read here is not stale. */
+   * inj_count), so the sleeper count read here is not stale. */
   eng__notify(p);
 }
 
@@ -322,8 +307,7 @@ int eng__help_until(eng_pool *p, int (*done)(void *), void *ctx, uint64_t deadli
       }
     }
     if (again) continue;
-    atomic_fetch_add(&p->sleepers, 1);
-    unsigned s = atomic_load(&p->signal);
+    unsigned s = eng__idle_enter(p);
     if (!done(ctx) && !(w >= 0 && eng__tasks_visible(p))) {
       if (w < 0 && pthread_mutex_trylock(&p->call_lock) == 0) {
         own = 1;
@@ -331,10 +315,10 @@ int eng__help_until(eng_pool *p, int (*done)(void *), void *ctx, uint64_t deadli
         eng__tls_worker = 0;
         eng__tls_pool = p;
       } else {
-        futex_wait_until((void *)&p->signal, (int)s, deadline_ns);
+        eng__idle_wait(p, s, deadline_ns);
       }
     }
-    atomic_fetch_sub(&p->sleepers, 1);
+    eng__idle_leave(p, s);
   }
   if (own) {
     eng__tls_worker = saved_w;
