@@ -16,7 +16,7 @@
 
 typedef struct db db;
 
-#define DB_SCHEMA_VERSION 4
+#define DB_SCHEMA_VERSION 5
 
 /* OUT: *out, close with db_close(); *err (caller frees) on failure. */
 int db_open(const char *path, db **out, char **err);

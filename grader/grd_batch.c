@@ -219,6 +219,17 @@ static int result_from_json(const char *text, grd_result **out) {
     x->seconds = jnum(c, "seconds");
     x->attempts = (int)jnum(c, "attempts");
     if (!x->name || !x->message) goto done;
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(c, "figures");
+    const cJSON *th = cJSON_GetObjectItemCaseSensitive(f, "threads");
+    const cJSON *sec = cJSON_GetObjectItemCaseSensitive(f, "seconds");
+    int np = cJSON_GetArraySize(th);
+    if (np > 8 || np != cJSON_GetArraySize(sec)) np = 0;
+    for (int k = 0; k < np; k++) {
+      x->threads[k] = cJSON_GetNumberValue(cJSON_GetArrayItem(th, k));
+      x->times[k] = cJSON_GetNumberValue(cJSON_GetArrayItem(sec, k));
+    }
+    x->npoints = np;
+    x->baseline_s = np ? jnum(f, "baseline_s") : 0;
   }
   cJSON_ArrayForEach(c, diag) {
     if (!(r->diagnostics[r->ndiagnostics] = strdup(cJSON_IsString(c) ? c->valuestring : ""))) goto done;
@@ -577,10 +588,27 @@ char *grd_gradescope_json(const grd_result *r, const char *output) {
     cJSON_AddStringToObject(t, "visibility", c->hidden ? "after_published" : "visible");
     cJSON_AddItemToArray(tests, t);
   }
-  /* Leaderboard entries come from numbers in the results, never from
-   * message text; grd_result carries no per-check figures (speedup) yet,
-   * so the board stays empty until it does. */
-  cJSON_AddArrayToObject(doc, "leaderboard");
+  /* The leaderboard ranks the speedup of each visible timed check, from
+   * the measured figures (never from message text), and only for a
+   * submission whose correctness checks (those without figures) all
+   * passed: a fast wrong answer does not rank. */
+  cJSON *board = cJSON_AddArrayToObject(doc, "leaderboard");
+  int correct = r->compiled;
+  for (int i = 0; i < r->nchecks; i++)
+    if (r->checks[i].npoints == 0 && !r->checks[i].passed && !r->checks[i].skipped) correct = 0;
+  for (int i = 0; correct && board && i < r->nchecks; i++) {
+    const grd_check_result *c = &r->checks[i];
+    double sp = grd_check_speedup(c);
+    if (c->hidden || !(sp > 0)) continue;
+    char *name = NULL;
+    if (asprintf(&name, "%s (speedup)", c->name) < 0) goto done;
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddStringToObject(e, "name", name);
+    cJSON_AddNumberToObject(e, "value", round(sp * 100) / 100);
+    cJSON_AddStringToObject(e, "order", "desc");
+    cJSON_AddItemToArray(board, e);
+    free(name);
+  }
   s = cJSON_Print(doc);
 done:
   if (f) fclose(f);

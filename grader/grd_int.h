@@ -116,7 +116,8 @@ struct grd_sandbox;
 /* Defaults for a sandbox plan (grd_sandbox.h): ids, rlimits, id maps. */
 void grd__sandbox_defaults(struct grd_sandbox *sb, double cpu_s, size_t mem_bytes);
 
-/* The exe the jail runs: $PARLAB_JAIL_EXE or /proc/self/exe. */
+/* The exe the jail runs: $PARLAB_JAIL_EXE, else parlab-jail next to the
+ * running executable, else /proc/self/exe (parlab has the same modes). */
 const char *grd__jail_exe(void);
 
 /* ---- running tools (compiler) with limits ---- */

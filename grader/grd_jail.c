@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -57,9 +58,28 @@ struct grd_jail {
   int nrfds;
 };
 
+/* parlab-jail next to the running executable, found once per process. */
+static char jail_exe_path[4096];
+static void find_jail_exe(void) {
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return;
+  self[n] = '\0';
+  char *slash = strrchr(self, '/');
+  if (!slash) return;
+  *slash = '\0';
+  char path[sizeof jail_exe_path];
+  if (snprintf(path, sizeof path, "%s/parlab-jail", self) >= (int)sizeof path) return;
+  if (access(path, X_OK) == 0) memcpy(jail_exe_path, path, sizeof path);
+}
+
 const char *grd__jail_exe(void) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
   const char *e = getenv("PARLAB_JAIL_EXE");
-  return e && *e ? e : "/proc/self/exe";
+  if (e && *e) return e;
+  pthread_once(&once, find_jail_exe);
+  /* Without parlab-jail (a copied binary), parlab runs its own jail mode. */
+  return jail_exe_path[0] ? jail_exe_path : "/proc/self/exe";
 }
 
 void grd__jail_ids(uid_t *uid, gid_t *gid) {

@@ -166,4 +166,34 @@ expect "autograder: still valid" "$(python3 validate.py ag/results/results.json 
   --results ag/results/r2.json >/dev/null 2>&1
 expect "autograder without a lab exits 2" "$?" 2
 
+# ---- leaderboard: the speedup of each visible timed check, from the
+# measured figures, kept in the gradebook; a wrong answer does not rank.
+mkdir -p lb/ok lb/wrong
+cp "$SRC/labs/amdahl-sum/solution.c" lb/ok/sum.c
+sed 's/return s;/return s + 1.0;/' "$SRC/labs/amdahl-sum/solution.c" >lb/wrong/sum.c
+"$PARLAB" grade --gradescope --lab "$SRC/labs/amdahl-sum" --submission-dir lb/ok \
+  --results lb/ok.json >/dev/null 2>&1
+expect "leaderboard: autograder exits 0" "$?" 0
+expect "leaderboard: schema" "$(python3 validate.py lb/ok.json 2>&1)" ok
+expect "leaderboard: one entry per timed check" \
+  "$(jget lb/ok.json "[(e['name'], e['order']) for e in d['leaderboard']]")" \
+  "[('scales with threads (speedup)', 'desc')]"
+expect "leaderboard: a measured speedup" \
+  "$(jget lb/ok.json "isinstance(d['leaderboard'][0]['value'], (int, float)) and d['leaderboard'][0]['value'] > 0")" True
+"$PARLAB" grade --gradescope --lab "$SRC/labs/amdahl-sum" --submission-dir lb/wrong \
+  --results lb/wrong.json >/dev/null 2>&1
+expect "leaderboard: wrong answer graded" "$(jget lb/wrong.json "d['score'] < 10")" True
+expect "leaderboard: a wrong answer does not rank" "$(jget lb/wrong.json "d['leaderboard']")" "[]"
+# The same figures come back from the gradebook: grade into one, export.
+mkdir -p lb/class
+cp lb/ok/sum.c lb/class/ada.c
+"$PARLAB" grade "$SRC/labs/amdahl-sum" lb/class --db lb.db >/dev/null 2>&1
+expect "leaderboard: batch grading exits 0" "$?" 0
+"$PARLAB" gradebook export --format gradescope --db lb.db --student ada >lb/ada.json
+expect "leaderboard: export exits 0" "$?" 0
+expect "leaderboard: stored figures give the board" \
+  "$(jget lb/ada.json "[e['name'] for e in d['leaderboard']]")" "['scales with threads (speedup)']"
+expect "leaderboard: figures in the export" \
+  "$(python3 -c "import sqlite3; print(sqlite3.connect('lb.db').execute(\"SELECT count(*) FROM check_results WHERE figures LIKE 'b=% 1:%'\").fetchone()[0])")" 1
+
 finish

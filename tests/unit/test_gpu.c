@@ -9,7 +9,8 @@
  * call failing with PL_ENOSYS and the "no CUDA device: " message while
  * clearing its out-parameters, the variant names, and engine.gpu in Lua
  * (available() is false with the reason, the other calls raise it at the
- * caller's line). The device itself is tested by tests/gpu/.
+ * caller's line), and a CUDA build whose module (libparlab-gpu.so) is
+ * missing. The device itself is tested by tests/gpu/.
  */
 #include <lauxlib.h>
 #include <stdlib.h>
@@ -186,9 +187,29 @@ static void test_lua_no_device(void) {
   lx_close(L);
 }
 
+/* A CUDA build whose module cannot be loaded behaves as a build without
+ * CUDA, and the reason names what is missing. */
+static void test_module_missing(void) {
+  unsetenv("PARLAB_NO_GPU");
+  setenv("PARLAB_GPU_MODULE", "/nonexistent/libparlab-gpu.so", 1);
+  PT_EQ_INT(eng_gpu_built(), 0);
+  PT_EQ_INT(eng_gpu_available(), 0);
+  const char *why = eng_gpu_unavailable_reason();
+  if (strstr(why, "no CUDA support in this build")) {
+    printf("  (built without CUDA: there is no module to miss)\n");
+    return;
+  }
+  PT_CONTAINS(why, "no CUDA device: PARLAB_GPU_MODULE=/nonexistent/libparlab-gpu.so: not found");
+  eng_gpu_array *a = (eng_gpu_array *)1;
+  PT_EQ_INT(eng_gpu_array_new(ENG_F32, 8, &a), PL_ENOSYS);
+  PT_TRUE(a == NULL);
+  PT_EQ_STR(eng_gpu_errmsg(), why);
+  PT_EQ_STR(eng_gpu_reduce_name(ENG_GPU_REDUCE_SHARED), "shared");
+}
+
 int main(int argc, char **argv) {
   static const pt_case cases[] = {
       PT_CASE(test_reason_forced),      PT_CASE(test_reason_real), PT_CASE(test_every_call_fails_cleanly),
-      PT_CASE(test_variant_names),      PT_CASE(test_lua_no_device), {0}};
+      PT_CASE(test_variant_names),      PT_CASE(test_lua_no_device), PT_CASE(test_module_missing), {0}};
   return pt_main(argc, argv, cases);
 }
