@@ -85,6 +85,11 @@ typedef struct grd_opts {
 int grd_run(const lx_lab *lab, const grd_opts *o, grd_result **out, char **err);
 void grd_result_free(grd_result *r);
 
+/* A timed check's speedup at its largest thread count, over the serial
+ * baseline (or over its own 1-thread time when the lab has no baseline);
+ * 0 when its figures cannot give one. */
+double grd_check_speedup(const grd_check_result *c);
+
 /* JSON document of DESIGN.md §8 (caller frees). Hidden checks keep their
  * name and verdict; their message is withheld unless show_hidden. */
 char *grd_result_json(const grd_result *r, int show_hidden);

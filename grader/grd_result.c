@@ -29,6 +29,15 @@ void grd_result_free(grd_result *r) {
   free(r);
 }
 
+double grd_check_speedup(const grd_check_result *c) {
+  double ref = c->baseline_s, tmax = 0, pmax = 0;
+  for (int k = 0; k < c->npoints && k < 8; k++) {
+    if (!(ref > 0) && c->threads[k] == 1) ref = c->times[k];
+    if (c->threads[k] > pmax) pmax = c->threads[k], tmax = c->times[k];
+  }
+  return ref > 0 && tmax > 0 ? ref / tmax : 0;
+}
+
 char *grd_result_json(const grd_result *r, int show_hidden) {
   cJSON *doc = cJSON_CreateObject();
   if (!doc) return NULL;
@@ -53,6 +62,14 @@ char *grd_result_json(const grd_result *r, int show_hidden) {
     cJSON_AddBoolToObject(o, "hidden", c->hidden);
     cJSON_AddNumberToObject(o, "seconds", c->seconds);
     cJSON_AddNumberToObject(o, "attempts", c->attempts);
+    if (c->npoints > 0 && (!c->hidden || show_hidden)) {
+      /* t:scaling's measurements: median seconds per thread count. */
+      cJSON *f = cJSON_AddObjectToObject(o, "figures");
+      cJSON_AddItemToObject(f, "threads", cJSON_CreateDoubleArray(c->threads, c->npoints));
+      cJSON_AddItemToObject(f, "seconds", cJSON_CreateDoubleArray(c->times, c->npoints));
+      cJSON_AddNumberToObject(f, "baseline_s", c->baseline_s);
+      cJSON_AddNumberToObject(f, "speedup", grd_check_speedup(c));
+    }
     cJSON_AddItemToArray(checks, o);
   }
   cJSON *diag = cJSON_AddArrayToObject(doc, "diagnostics");
