@@ -15,10 +15,15 @@
 #include <string.h>
 
 #include "grd.h"
+#include "pl_err.h"
 
 int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "__jail")) return grd_jail_main(argc, argv);
   if (argc > 1 && !strcmp(argv[1], "__luacheck")) return grd_luacheck_main(argc, argv);
+  if (argc > 1 && !strcmp(argv[1], "--version")) {
+    printf("parlab-jail %s\n", PL_VERSION);
+    return 0;
+  }
   fputs("parlab-jail: the grader's sandboxed helper; it is started by parlab, not by hand\n",
         stderr);
   return 2;

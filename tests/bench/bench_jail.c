@@ -5,7 +5,8 @@
  * rlimits, exec of parlab's jail mode, seccomp, dlopen of the submission,
  * HELLO) and stopped, over and over. The reference, measured in the same
  * run, is the bare minimum any process-per-run grader pays: fork + exec of
- * the same binary printing its version, and wait.
+ * the same program (grd__jail_exe: parlab-jail) printing its version, and
+ * wait.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,7 +30,7 @@ static double bare_exec(void) {
   if (p == 0) {
     int dn = open("/dev/null", 1);
     if (dn >= 0) { dup2(dn, 1); dup2(dn, 2); }
-    execl("/proc/self/exe", "parlab", "--version", (char *)NULL);
+    execl(grd__jail_exe(), "parlab-jail", "--version", (char *)NULL);
     _exit(127);
   }
   int st;
