@@ -2,7 +2,7 @@
  * cmd_info.c — `parlab info [--json] [--refresh] [--roofline] [--ascii]`:
  * the machine probe (eng_probe.h), measured once per machine and cached in
  * the gradebook as JSON keyed by the machine's fingerprint; the roofline
- * chart (tui_chart.h). Also the provider behind engine.machine() in labs,
+ * chart (tui_roofline.h). Also the provider behind engine.machine() in labs,
  * so a lab reads the same cached figures.
  */
 #include <cjson/cJSON.h>
@@ -17,7 +17,7 @@
 #include "eng_roofline.h"
 #include "lx_probe.h"
 #include "pl_err.h"
-#include "tui_chart.h"
+#include "tui_roofline.h"
 
 /* ---- probe <-> JSON ---- */
 
@@ -285,55 +285,30 @@ static void print_text(const eng_probe *p, int cached) {
 
 /* ---- roofline ---- */
 
-static int print_roofline(const eng_probe *p, int ascii, int width) {
+/* The probe's own kernels under the machine's roofs (tui_roofline.h,
+ * the same figure the labs attach to their results). */
+static int print_roofline(const eng_probe *p, int ascii, int width, int ansi) {
   eng_roof roof = {p->peak_all, p->triad};
-  double ridge = eng_roofline_ridge(&roof);
-  if (!(ridge > 0)) {
+  if (!(eng_roofline_ridge(&roof) > 0)) {
     fprintf(stderr, "parlab: no bandwidth or peak measured; run `parlab info --refresh`\n");
     return EXIT_ENV;
   }
-  double xlo = ridge, xhi = ridge, ylo = p->peak_all, yhi = p->peak_all;
-  for (int i = 0; i < p->nkernels; i++) {
-    if (!(p->kernels[i].ai > 0) || !(p->kernels[i].gflops > 0)) continue;
-    xlo = fmin(xlo, p->kernels[i].ai), xhi = fmax(xhi, p->kernels[i].ai);
-    ylo = fmin(ylo, p->kernels[i].gflops);
-  }
-  xlo = pow(10, floor(log10(xlo / 2))), xhi = pow(10, ceil(log10(xhi * 2)));
-  ylo = pow(10, floor(log10(fmin(ylo, xlo * p->triad) / 1.5))), yhi = pow(10, ceil(log10(yhi * 1.5)));
-  int nk = 0;
-  for (int i = 0; i < p->nkernels; i++) nk += p->kernels[i].ai > 0 && p->kernels[i].gflops > 0;
-  tui_chart *c = NULL;
-  int rc = tui_chart_new(width, 22 + nk, TUI_CHART_LOGX | TUI_CHART_LOGY | (ascii ? TUI_CHART_ASCII : 0), &c);
-  if (rc) return EXIT_INTERNAL;
-  char title[160];
-  snprintf(title, sizeof title, "Roofline: peak %.0f GFLOP/s, triad %.1f GB/s, ridge %.2f FLOP/byte",
-           p->peak_all, p->triad, ridge);
-  tui_chart_labels(c, title, "arithmetic intensity (FLOP/byte)", "GFLOP/s (f64)");
-  tui_chart_xrange(c, xlo, xhi);
-  tui_chart_yrange(c, ylo, yhi);
-  double rx[3] = {xlo, ridge, xhi}, ry[3] = {xlo * p->triad, p->peak_all, p->peak_all};
-  tui_chart_add(c, "roof: min(peak, intensity x triad bandwidth)", rx, ry, 3, TUI_CHART_LINE, 0);
-  char marker = 'a';
-  for (int i = 0; i < p->nkernels; i++) {
+  tui_roof_kernel ks[ENG_PROBE_MAX_KERNELS];
+  int nk = 0, has_i8 = 0;
+  for (int i = 0; i < p->nkernels && nk < ENG_PROBE_MAX_KERNELS; i++) {
     const struct eng_probe_kernel *k = &p->kernels[i];
     if (!(k->ai > 0) || !(k->gflops > 0)) continue;
-    eng_roof_place pl;
-    eng_roofline_place(&roof, k->ai, k->gflops, &pl);
-    char name[160];
-    snprintf(name, sizeof name, "%-10s %7.3f FLOP/B %8.1f GFLOP/s  %3.0f%% of its roof (%s-bound)%s",
-             k->name, k->ai, k->gflops, 100 * pl.fraction, pl.memory_bound ? "memory" : "compute",
-             strcmp(k->name, "dot_i8") ? "" : ", integer ops");
-    tui_chart_add(c, name, &k->ai, &k->gflops, 1, TUI_CHART_POINTS, marker++);
+    ks[nk++] = (tui_roof_kernel){k->name, k->ai, k->gflops, NAN};
+    has_i8 |= !strcmp(k->name, "dot_i8");
   }
-  char **lines = NULL;
-  int n = 0;
-  rc = tui_chart_render(c, &lines, &n);
-  if (rc == 0) {
-    for (int i = 0; i < n; i++) puts(lines[i]);
-    tui_chart_lines_free(lines, n);
-  }
-  tui_chart_free(c);
-  return rc ? EXIT_INTERNAL : 0;
+  tui_roof_fig fig = {NULL, p->peak_all, p->triad, "triad", ks, nk};
+  tui_roof_text t;
+  if (tui_roofline_render(&fig, width, 22, ascii, &t)) return EXIT_INTERNAL;
+  tui_roofline_print(stdout, &t, ansi);
+  tui_roofline_text_free(&t);
+  printf("(all cores, STREAM-sized arrays; dgemm at n = %d%s)\n", p->dgemm_n_all,
+         has_i8 ? "; dot_i8 counts integer operations" : "");
+  return 0;
 }
 
 int cmd_info(cmd_ctx *c, int argc, char **argv) {
@@ -364,9 +339,5 @@ int cmd_info(cmd_ctx *c, int argc, char **argv) {
     return 0;
   }
   /* UTF-8 braille unless asked for ASCII or the locale cannot show it. */
-  const char *lc = getenv("LC_ALL");
-  if (!lc || !*lc) lc = getenv("LC_CTYPE");
-  if (!lc || !*lc) lc = getenv("LANG");
-  int utf8 = lc && (strstr(lc, "UTF-8") || strstr(lc, "utf8") || strstr(lc, "UTF8") || strstr(lc, "utf-8"));
-  return print_roofline(&p, ascii || !utf8, 100);
+  return print_roofline(&p, ascii || !tui_roofline_utf8(), 100, cmd_use_color(c));
 }

@@ -12,6 +12,7 @@
 #include "grd.h"
 #include "pl_err.h"
 #include "tui.h"
+#include "tui_roofline.h"
 
 static int term_width(void) {
   struct winsize ws;
@@ -44,7 +45,39 @@ static int print_file_md(cmd_ctx *c, const char *path) {
 
 /* ---- progress printing for `lab run` ---- */
 
-typedef struct printer { FILE *out; int color; int verbose_output; } printer;
+typedef struct printer {
+  FILE *out;
+  int color;
+  int verbose_output;
+  int charts; /* draw a check's roofline figure under it (lab run, not --json) */
+  int ascii;  /* ... in ASCII (--ascii, or a locale without UTF-8) */
+} printer;
+
+/* A check's t:roofline figure (grd.h) drawn as text (tui_roofline.h). */
+static void print_roofline(const printer *p, const grd_check_result *r) {
+  const grd_roofline *g = r->roofline;
+  tui_roof_kernel ks[TUI_ROOF_MAX_KERNELS];
+  int n = g->nkernels < TUI_ROOF_MAX_KERNELS ? g->nkernels : TUI_ROOF_MAX_KERNELS;
+  for (int i = 0; i < n; i++)
+    ks[i] = (tui_roof_kernel){g->kernels[i].name, g->kernels[i].ai, g->kernels[i].measured,
+                              g->kernels[i].predicted};
+  tui_roof_fig fig = {g->title, g->peak_gflops, g->bw_gbs, "STREAM triad", ks, n};
+  tui_roof_text t;
+  int w = term_width() - 6;
+  if (tui_roofline_render(&fig, w < 40 ? 40 : w, 20, p->ascii, &t)) {
+    fprintf(p->out, "      (the roofline figure could not be drawn)\n");
+    return;
+  }
+  fputc('\n', p->out);
+  for (int i = 0; i < t.n; i++) {
+    /* indented under the check, like its message */
+    tui_roof_text one = {t.lines + i, 1, t.width, t.role + (size_t)i * (size_t)t.width};
+    fputs("      ", p->out);
+    tui_roofline_print(p->out, &one, p->color);
+  }
+  fputc('\n', p->out);
+  tui_roofline_text_free(&t);
+}
 
 static void print_check(FILE *out, int color, const grd_check_result *r) {
   const char *mark = r->skipped ? "-" : r->passed ? "✓" : "✗";
@@ -72,7 +105,12 @@ static void on_progress(void *arg, const grd_event *ev) {
   case GRD_EV_COMPILE_START: fprintf(p->out, "compiling ... "); fflush(p->out); break;
   case GRD_EV_COMPILE_DONE: fprintf(p->out, "%s\n", ev->ok ? "ok" : "failed"); break;
   case GRD_EV_CHECK_START: break;
-  case GRD_EV_CHECK_DONE: print_check(p->out, p->color, ev->check); fflush(p->out); break;
+  case GRD_EV_CHECK_DONE:
+    print_check(p->out, p->color, ev->check);
+    if (p->charts && ev->check->roofline && (!ev->check->hidden || ev->check->passed))
+      print_roofline(p, ev->check);
+    fflush(p->out);
+    break;
   case GRD_EV_OUTPUT:
     if (p->verbose_output) fprintf(p->out, "      | %s\n", ev->text);
     break;
@@ -82,10 +120,16 @@ static void on_progress(void *arg, const grd_event *ev) {
 /* --weak-jail: the instructor accepts a jail without namespaces where the
  * kernel refuses them; the attempt records it. */
 static int weak_jail;
+/* --ascii: draw charts without braille (also when the locale is not UTF-8). */
+static int ascii_charts;
 
+/* charts: draw the checks' figures as they finish (`lab run`, not `lab
+ * test`, whose two runs would print each figure twice). */
 static int run_one(cmd_ctx *c, const lx_lab *lab, const char *sub, int json, int quiet_json,
-                   int attempts, grd_result **out) {
-  printer p = {.out = json ? stderr : stdout, .color = !json && cmd_use_color(c), .verbose_output = 1};
+                   int attempts, int charts, grd_result **out) {
+  printer p = {.out = json ? stderr : stdout, .color = !json && cmd_use_color(c), .verbose_output = 1,
+               .charts = charts && !json && !quiet_json,
+               .ascii = ascii_charts || !tui_roofline_utf8()};
   if (!quiet_json) fprintf(p.out, "%s: grading %s\n", lab->id, sub);
   grd_opts o = {.submission = sub, .timed_attempts = attempts, .weak_jail = weak_jail,
                 .progress = quiet_json ? NULL : on_progress, .progress_arg = &p};
@@ -117,7 +161,11 @@ static int all_ran_passed(const grd_result *r) {
 static int lab_run(cmd_ctx *c, int argc, char **argv) {
   int json = cmd_take_flag(&argc, argv, "--json");
   const char *sub = cmd_take_opt(&argc, argv, "--submission");
-  if (argc != 2) { fprintf(stderr, "usage: parlab lab run LAB [--submission PATH] [--json]\n"); return EXIT_USAGE; }
+  ascii_charts = cmd_take_flag(&argc, argv, "--ascii");
+  if (argc != 2) {
+    fprintf(stderr, "usage: parlab lab run LAB [--submission PATH] [--json] [--ascii]\n");
+    return EXIT_USAGE;
+  }
   lx_lab *lab = NULL;
   char *ws = NULL;
   grd_result *r = NULL;
@@ -135,7 +183,7 @@ static int lab_run(cmd_ctx *c, int argc, char **argv) {
     }
     sub = ws;
   }
-  if ((rc = run_one(c, lab, sub, json, 0, 0, &r))) goto done;
+  if ((rc = run_one(c, lab, sub, json, 0, 0, 1, &r))) goto done;
   if ((rc = cmd_open_db(c, &d))) goto done;
   if (db_attempt_add(d, NULL, r, NULL))
     fprintf(stderr, "parlab: warning: could not record the attempt in the gradebook\n");
@@ -220,10 +268,10 @@ static int test_one(cmd_ctx *c, const char *id, int json, cJSON *arr) {
   }
   FILE *out = json ? stderr : stdout;
   fprintf(out, "== %s: starter (%s)\n", lab->id, lab->starter);
-  if ((rc = run_one(c, lab, lab->starter, json, 0, 3, &rs))) goto done;
+  if ((rc = run_one(c, lab, lab->starter, json, 0, 3, 0, &rs))) goto done;
   fprintf(out, "   starter: %g/%g\n", rs->score, rs->max_score);
   fprintf(out, "== %s: reference solution (%s)\n", lab->id, lab->solution);
-  if ((rc = run_one(c, lab, lab->solution, json, 0, 3, &rr))) goto done;
+  if ((rc = run_one(c, lab, lab->solution, json, 0, 3, 0, &rr))) goto done;
   fprintf(out, "   reference: %g/%g\n", rr->score, rr->max_score);
   if (!rs->compiled)
     cJSON_AddItemToArray(problems, cJSON_CreateString("the starter does not compile"));

@@ -23,7 +23,7 @@ static const char usage[] =
   "  parlab read LECTURE             print a lecture, rendered\n"
   "  parlab lab show LAB             print a lab's brief\n"
   "  parlab lab start LAB [--force]  copy the starter into your workspace\n"
-  "  parlab lab run LAB [--submission PATH] [--json]\n"
+  "  parlab lab run LAB [--submission PATH] [--json] [--ascii]\n"
   "                                  grade a submission (default: your workspace copy)\n"
   "  parlab lab test [LAB... | --all] [--json]\n"
   "                                  instructor check: starter fails, reference gets full marks\n"

@@ -144,13 +144,33 @@ typedef struct stream_arg {
   int op; /* 0 init, 1 copy, 2 scale, 3 add, 4 triad */
 } stream_arg;
 
+/* Fault in the pages of x[lo, hi) with one system call, from the thread
+ * that will use them (so NUMA placement is first touch's). Touching 3 GiB
+ * page by page costs one fault per 4 KiB; in a virtual machine on a busy
+ * host that took 1.5 s quiet and up to 6 s loaded, a third of the probe;
+ * MADV_POPULATE_WRITE (Linux 5.14) does the same work in a third less
+ * time quiet, and far less loaded. Older kernels refuse it and the writes
+ * fault the pages in. */
+static void populate(double *x, long lo, long hi) {
+#ifdef MADV_POPULATE_WRITE
+  const long per_page = 4096 / (long)sizeof(double);
+  long l0 = lo / per_page * per_page, h0 = (hi + per_page - 1) / per_page * per_page;
+  madvise(x + l0, (size_t)(h0 - l0) * sizeof(double), MADV_POPULATE_WRITE);
+#else
+  (void)x, (void)lo, (void)hi;
+#endif
+}
+
 static void stream_body(void *arg, long lo, long hi, int w) {
   (void)w;
   stream_arg *s = arg;
   double *restrict a = s->a, *restrict b = s->b, *restrict c = s->c;
   const double q = s->q;
   switch (s->op) {
-  case 0: for (long i = lo; i < hi; i++) a[i] = 1.0, b[i] = 2.0, c[i] = 0.0; break;
+  case 0:
+    populate(a, lo, hi), populate(b, lo, hi), populate(c, lo, hi);
+    for (long i = lo; i < hi; i++) a[i] = 1.0, b[i] = 2.0, c[i] = 0.0;
+    break;
   case 1: for (long i = lo; i < hi; i++) c[i] = a[i]; break;
   case 2: for (long i = lo; i < hi; i++) b[i] = q * c[i]; break;
   case 3: for (long i = lo; i < hi; i++) c[i] = a[i] + b[i]; break;

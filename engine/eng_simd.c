@@ -4,6 +4,7 @@
  */
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,7 +193,7 @@ int eng_simd_explain(eng_simd_variant v, char *buf, size_t size) {
   return (size_t)w < size ? w : size ? (int)size - 1 : 0;
 }
 
-static const eng__simd_impl *impl_of(eng_simd_variant v) {
+static const eng__simd_impl *impl_resolve(eng_simd_variant v) {
   if (!eng_simd_supported(v)) return NULL;
   const eng_cpu *c = eng_cpu_get();
   (void)c;
@@ -213,6 +214,23 @@ static const eng__simd_impl *impl_of(eng_simd_variant v) {
 #endif
   default: return NULL;
   }
+}
+
+/* Every variant's table, resolved once: a kernel call then costs one
+ * acquire load and an index, not a chain of support checks (each with its
+ * own pthread_once), which took a tenth of an in-L1 dot product's time. */
+static const eng__simd_impl *impls[ENG_SIMD_NVARIANTS];
+static pthread_once_t impls_once = PTHREAD_ONCE_INIT;
+static _Atomic int impls_ready;
+
+static void resolve_all(void) {
+  for (int v = 0; v < ENG_SIMD_NVARIANTS; v++) impls[v] = impl_resolve((eng_simd_variant)v);
+  atomic_store_explicit(&impls_ready, 1, memory_order_release);
+}
+
+static const eng__simd_impl *impl_of(eng_simd_variant v) {
+  if (!atomic_load_explicit(&impls_ready, memory_order_acquire)) pthread_once(&impls_once, resolve_all);
+  return (unsigned)v < ENG_SIMD_NVARIANTS ? impls[v] : NULL;
 }
 
 int eng_simd_lanes(eng_simd_variant v, size_t elem_size) {

@@ -66,7 +66,9 @@ static double dot_f64(const double *x, const double *y, long n) {
     for (int k = 0; k < 8; k++)
       a[k] = _mm256_fmadd_pd(_mm256_loadu_pd(x + i + 4 * k), _mm256_loadu_pd(y + i + 4 * k), a[k]);
   for (; i + 4 <= n; i += 4) a[0] = _mm256_fmadd_pd(_mm256_loadu_pd(x + i), _mm256_loadu_pd(y + i), a[0]);
-  for (int k = 1; k < 8; k++) a[0] = _mm256_add_pd(a[0], a[k]);
+  /* a tree: 3 dependent adds, not 7 (this runs once per call) */
+  for (int k = 0; k < 4; k++) a[k] = _mm256_add_pd(a[k], a[k + 4]);
+  a[0] = _mm256_add_pd(_mm256_add_pd(a[0], a[2]), _mm256_add_pd(a[1], a[3]));
   double s = hsum_pd(a[0]);
   for (; i < n; i++) s += x[i] * y[i];
   return s;
@@ -82,7 +84,9 @@ static float dot_f32(const float *x, const float *y, long n) {
     for (int k = 0; k < 8; k++)
       a[k] = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8 * k), _mm256_loadu_ps(y + i + 8 * k), a[k]);
   for (; i + 8 <= n; i += 8) a[0] = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), a[0]);
-  for (int k = 1; k < 8; k++) a[0] = _mm256_add_ps(a[0], a[k]);
+  /* a tree: 3 dependent adds, not 7 (this runs once per call) */
+  for (int k = 0; k < 4; k++) a[k] = _mm256_add_ps(a[k], a[k + 4]);
+  a[0] = _mm256_add_ps(_mm256_add_ps(a[0], a[2]), _mm256_add_ps(a[1], a[3]));
   float s = hsum_ps(a[0]);
   for (; i < n; i++) s += x[i] * y[i];
   return s;

@@ -18,6 +18,27 @@
 
 #include "lx_course.h"
 
+/* A roofline figure a check attached with t:roofline{...} (lib/lab.lua):
+ * the machine's roofs and, for each kernel, its arithmetic intensity, the
+ * rate measured on this machine and the student's prediction. Data only:
+ * the TUI and `parlab lab run` draw it (tui/tui_roofline.h). */
+typedef struct grd_roof_kernel {
+  char *name;
+  double ai;        /* FLOP/byte, > 0 */
+  double measured;  /* GFLOP/s; NAN: not measured */
+  double predicted; /* GFLOP/s; NAN: no prediction */
+} grd_roof_kernel;
+
+#define GRD_ROOF_MAX_KERNELS 26 /* one letter each on the chart */
+
+typedef struct grd_roofline {
+  char *title;          /* "" when the check gave none */
+  double peak_gflops;   /* compute roof, > 0 */
+  double bw_gbs;        /* memory roof (STREAM triad), > 0 */
+  grd_roof_kernel *kernels;
+  int nkernels;
+} grd_roofline;
+
 typedef struct grd_check_result {
   char *name;
   int passed;
@@ -33,6 +54,7 @@ typedef struct grd_check_result {
   int npoints;
   double threads[8], times[8];
   double baseline_s;
+  grd_roofline *roofline; /* t:roofline's figure; NULL: none */
 } grd_check_result;
 
 typedef struct grd_result {
@@ -84,6 +106,7 @@ typedef struct grd_opts {
  * OUT: *out, caller frees with grd_result_free(). */
 int grd_run(const lx_lab *lab, const grd_opts *o, grd_result **out, char **err);
 void grd_result_free(grd_result *r);
+void grd_roofline_free(grd_roofline *f);
 
 /* A timed check's speedup at its largest thread count, over the serial
  * baseline (or over its own 1-thread time when the lab has no baseline);
@@ -91,7 +114,11 @@ void grd_result_free(grd_result *r);
 double grd_check_speedup(const grd_check_result *c);
 
 /* JSON document of DESIGN.md §8 (caller frees). Hidden checks keep their
- * name and verdict; their message is withheld unless show_hidden. */
+ * name and verdict; their message (and roofline) is withheld unless
+ * show_hidden. A check with a figure adds "roofline": {"title",
+ * "peak_gflops", "bw_gbs", "ridge", "kernels": [{"name", "ai",
+ * "attainable", "bound", "measured"?, "predicted"?}]}, where a kernel
+ * without a measurement or a prediction leaves that key out. */
 char *grd_result_json(const grd_result *r, int show_hidden);
 
 /* Whether a CUDA device can be used here; when not, `why` (may be NULL)

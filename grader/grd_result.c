@@ -4,6 +4,7 @@
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "eng_roofline.h"
 #include "grd.h"
 #include "pl_err.h"
 
@@ -19,6 +21,7 @@ void grd_result_free(grd_result *r) {
   for (int i = 0; i < r->nchecks; i++) {
     free(r->checks[i].name);
     free(r->checks[i].message);
+    grd_roofline_free(r->checks[i].roofline);
   }
   free(r->checks);
   for (int i = 0; i < r->ndiagnostics; i++) free(r->diagnostics[i]);
@@ -36,6 +39,44 @@ double grd_check_speedup(const grd_check_result *c) {
     if (c->threads[k] > pmax) pmax = c->threads[k], tmax = c->times[k];
   }
   return ref > 0 && tmax > 0 ? ref / tmax : 0;
+}
+
+void grd_roofline_free(grd_roofline *f) {
+  if (!f) return;
+  for (int i = 0; i < f->nkernels; i++) free(f->kernels[i].name);
+  free(f->kernels);
+  free(f->title);
+  free(f);
+}
+
+/* t:roofline's figure as data; the reader draws it. NaN never reaches
+ * the JSON: a missing measurement or prediction is a missing key. */
+static cJSON *roofline_json(const grd_roofline *f) {
+  cJSON *o = cJSON_CreateObject();
+  if (!o) return NULL;
+  eng_roof roof = {f->peak_gflops, f->bw_gbs};
+  double ridge = eng_roofline_ridge(&roof);
+  cJSON_AddStringToObject(o, "title", f->title ? f->title : "");
+  cJSON_AddNumberToObject(o, "peak_gflops", f->peak_gflops);
+  cJSON_AddNumberToObject(o, "bw_gbs", f->bw_gbs);
+  if (isfinite(ridge)) cJSON_AddNumberToObject(o, "ridge", ridge);
+  cJSON *ks = cJSON_AddArrayToObject(o, "kernels");
+  for (int i = 0; ks && i < f->nkernels; i++) {
+    const grd_roof_kernel *k = &f->kernels[i];
+    cJSON *j = cJSON_CreateObject();
+    if (!j) break;
+    cJSON_AddStringToObject(j, "name", k->name);
+    cJSON_AddNumberToObject(j, "ai", k->ai);
+    double att = eng_roofline_attainable(&roof, k->ai);
+    if (isfinite(att)) {
+      cJSON_AddNumberToObject(j, "attainable", att);
+      cJSON_AddStringToObject(j, "bound", k->ai < ridge ? "memory" : "compute");
+    }
+    if (isfinite(k->measured)) cJSON_AddNumberToObject(j, "measured", k->measured);
+    if (isfinite(k->predicted)) cJSON_AddNumberToObject(j, "predicted", k->predicted);
+    cJSON_AddItemToArray(ks, j);
+  }
+  return o;
 }
 
 char *grd_result_json(const grd_result *r, int show_hidden) {
@@ -69,6 +110,10 @@ char *grd_result_json(const grd_result *r, int show_hidden) {
       cJSON_AddItemToObject(f, "seconds", cJSON_CreateDoubleArray(c->times, c->npoints));
       cJSON_AddNumberToObject(f, "baseline_s", c->baseline_s);
       cJSON_AddNumberToObject(f, "speedup", grd_check_speedup(c));
+    }
+    if (c->roofline && (!c->hidden || show_hidden)) {
+      cJSON *f = roofline_json(c->roofline);
+      if (f) cJSON_AddItemToObject(o, "roofline", f);
     }
     cJSON_AddItemToArray(checks, o);
   }

@@ -675,6 +675,48 @@ static void read_figures(lua_State *L, int t, grd_check_result *cr) {
   lua_pop(L, 1);
 }
 
+/* Copy t.roofline_figure (set by t:roofline in lib/lab.lua, which checked
+ * it) into cr, replacing a figure from an earlier attempt. Plain tables,
+ * numbers and strings only: nothing here runs Lua code. */
+static void read_roofline(lua_State *L, int t, grd_check_result *cr) {
+  grd_roofline_free(cr->roofline);
+  cr->roofline = NULL;
+  int top = lua_gettop(L);
+  grd_roofline *fig = NULL;
+  lua_getfield(L, t, "roofline_figure");
+  if (!lua_istable(L, -1) || !(fig = calloc(1, sizeof *fig))) goto done;
+  int f = lua_gettop(L);
+  lua_getfield(L, f, "title");
+  fig->title = strdup(lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "");
+  lua_getfield(L, f, "peak");
+  fig->peak_gflops = lua_tonumber(L, -1);
+  lua_getfield(L, f, "bw");
+  fig->bw_gbs = lua_tonumber(L, -1);
+  lua_getfield(L, f, "kernels");
+  int ks = lua_gettop(L), n = lua_istable(L, ks) ? (int)lua_rawlen(L, ks) : 0;
+  if (n > GRD_ROOF_MAX_KERNELS) n = GRD_ROOF_MAX_KERNELS;
+  if (!fig->title || (n > 0 && !(fig->kernels = calloc((size_t)n, sizeof *fig->kernels)))) goto done;
+  for (int k = 1; k <= n; k++) {
+    lua_settop(L, ks);
+    if (lua_rawgeti(L, ks, k) != LUA_TTABLE) continue;
+    grd_roof_kernel *rk = &fig->kernels[fig->nkernels++];
+    lua_getfield(L, ks + 1, "name");
+    rk->name = strdup(lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?");
+    lua_getfield(L, ks + 1, "ai");
+    rk->ai = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : NAN;
+    lua_getfield(L, ks + 1, "measured");
+    rk->measured = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : NAN;
+    lua_getfield(L, ks + 1, "predicted");
+    rk->predicted = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : NAN;
+    if (!rk->name) goto done;
+  }
+  cr->roofline = fig;
+  fig = NULL;
+done:
+  lua_settop(L, top);
+  grd_roofline_free(fig);
+}
+
 /* Run check i (Lua: checks[i]) once; returns its status string's first
  * letter: 'p'ass, 'f'ail, 'c'rash, 'e'rror. */
 static int run_check_once(lua_State *L, run_ctx *c, int def_ref, int jail_ref, int i,
@@ -719,6 +761,7 @@ static int run_check_once(lua_State *L, run_ctx *c, int def_ref, int jail_ref, i
   set_message(cr, msg);
   status = st ? st[0] : 'e';
   read_figures(L, top + 2, cr);
+  read_roofline(L, top + 2, cr);
 done:
   lx_set_deadline(L, 0);
   lua_settop(L, top);

@@ -84,6 +84,16 @@ void lx_probe_push(lua_State *L, const eng_probe *p) {
   SETN("all", p->peak_all);
   lua_setfield(L, -2, "peak");
   SETN("ridge", p->ridge);
+  /* the engine's kernels as the probe measured them: { {name, ai, gflops}, ... } */
+  lua_createtable(L, p->nkernels, 0);
+  for (int i = 0; i < p->nkernels; i++) {
+    lua_createtable(L, 0, 3);
+    SETS("name", p->kernels[i].name);
+    SETN("ai", p->kernels[i].ai);
+    SETN("gflops", p->kernels[i].gflops);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_setfield(L, -2, "kernels");
   lua_createtable(L, 0, 8);
   SETS("core", p->blas.core);
   SETS("detected", p->blas.detected);

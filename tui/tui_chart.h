@@ -49,7 +49,7 @@ typedef enum {
   TUI_CHART_POINTS = 2  /* the points alone */
 } tui_chart_style;
 
-#define TUI_CHART_MAX_SERIES 16
+#define TUI_CHART_MAX_SERIES 64
 
 typedef struct tui_chart tui_chart;
 

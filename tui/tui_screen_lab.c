@@ -5,7 +5,8 @@
  * `e` hands the terminal to $EDITOR on the workspace copy; `r` grades that
  * file on a background thread (tui_run.c) while this screen shows live
  * progress in a lower pane, then the results table and, for performance
- * checks, a speedup chart with the Amdahl fit; the attempt goes to the
+ * checks, a speedup chart with the Amdahl fit (and, for a check that
+ * attached one, its roofline figure: tui_roofline.h); the attempt goes to the
  * database from here, on the UI thread. `w` is watch mode: the checks run
  * again whenever the file is saved, from the editor or from outside
  * (tui_watch.c). Hints are revealed one at a time and recorded, so they
@@ -22,6 +23,7 @@
 
 #include "pl_err.h"
 #include "tui_int.h"
+#include "tui_roofline.h"
 
 enum { ACT_FOCUS_NEXT = TUI_ACT_SCREEN };
 
@@ -277,7 +279,43 @@ static void results_table(tui_labscr *l, tui_app *a, int w,
   free(t.cells);
 }
 
-/* A speedup chart for every check that measured scaling. */
+/* A check's t:roofline figure (grd.h), drawn by tui_roofline.h, each cell
+ * coloured by its role: the roof, measured rates, predictions. */
+static void roofline_figure(tui_labscr *l, tui_app *a, int w, const grd_check_result *c) {
+  static const uint16_t style[4] = {0, TUI_C_OK, TUI_C_ACCENT | TUI_A_BOLD, TUI_C_WARN | TUI_A_BOLD};
+  const grd_roofline *g = c->roofline;
+  tui_roof_kernel ks[TUI_ROOF_MAX_KERNELS];
+  int n = g->nkernels < TUI_ROOF_MAX_KERNELS ? g->nkernels : TUI_ROOF_MAX_KERNELS;
+  for (int k = 0; k < n; k++)
+    ks[k] = (tui_roof_kernel){g->kernels[k].name, g->kernels[k].ai, g->kernels[k].measured,
+                              g->kernels[k].predicted};
+  tui_roof_fig fig = {g->title, g->peak_gflops, g->bw_gbs, "STREAM triad", ks, n};
+  tui_roof_text t;
+  int cw = w < 100 ? w : 100;
+  /* The plot about as tall as the focused results pane, so it shows whole
+   * on a 24-line terminal; the table follows when scrolled. */
+  int ch = a->h - 10 < 12 ? 12 : a->h - 10 > 20 ? 20 : a->h - 10;
+  tui__doc_add(&l->res, 0);
+  res_line(&l->res, w, TUI_C_HEADING | TUI_A_BOLD, "Roofline: %s", c->name);
+  if (tui_roofline_render(&fig, cw < 40 ? 40 : cw, ch, !a->utf8, &t) != 0) {
+    res_line(&l->res, w, TUI_C_MUTED, "(the figure could not be drawn)");
+    return;
+  }
+  for (int i = 0; i < t.n; i++) {
+    tui_line *ln = tui__doc_add(&l->res, 0);
+    if (!ln) break;
+    const char *s = t.lines[i];
+    size_t len = strlen(s), pos = 0;
+    for (int col = 0; pos < len; col++) {
+      wchar_t ch = tui__utf8_next(s, len, &pos);
+      tui__rich_putc(&ln->t, ch, style[tui_roofline_role(&t, i, col) & 3]);
+    }
+  }
+  tui_roofline_text_free(&t);
+}
+
+/* A speedup chart for every check that measured scaling, and the
+ * roofline figure of every check that attached one. */
 static void charts(tui_labscr *l, tui_app *a, int w, const grd_result *res) {
   for (int k = 0; k < res->nchecks; k++) {
     const grd_check_result *c = &res->checks[k];
@@ -289,6 +327,10 @@ static void charts(tui_labscr *l, tui_app *a, int w, const grd_result *res) {
                            c->npoints, c->baseline_s) != 0 &&
         l->res.n == n0)
       res_line(&l->res, w, TUI_C_MUTED, "(the figures could not be charted)");
+  }
+  for (int k = 0; k < res->nchecks; k++) {
+    const grd_check_result *c = &res->checks[k];
+    if (c->roofline && !(c->hidden && !c->passed)) roofline_figure(l, a, w, c);
   }
 }
 

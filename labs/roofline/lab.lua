@@ -3,6 +3,8 @@
 -- (the probe's measured peak and STREAM triad bandwidth) and on others.
 -- The expected answers are computed here, from the grader's own flop and
 -- byte counts; the submission is a Lua file whose predict() runs in a jail.
+-- The "this machine" check attaches a roofline figure to its result
+-- (t:roofline): the roofs, the predictions and the rates measured here.
 
 local TOL = 0.05   -- relative tolerance on the attainable GFLOP/s
 local NEAR = 0.05  -- within 5% of the ridge, either bound is accepted
@@ -32,10 +34,54 @@ end
 
 local function fmt(x) return string.format("%.4g", x) end
 
+-- Where the kernels of the check sit on this machine, for the figure (not
+-- graded): the machine probe's own measurements (`parlab info`: all cores,
+-- arrays of 4x the last-level cache) of the engine's triad, dot, sum and
+-- axpy, and an OpenBLAS dgemm timed here. stencil3 and poly have no engine
+-- kernel, and a small gemm runs from the caches, not from memory: those
+-- show the prediction alone.
+local PROBED = { triad = "triad", dot = "dot_f64", sum = "sum_f64", axpy = "axpy_f64" }
+
+local function dgemm_gflops(n)
+  local A = engine.array.random("f64", n * n, { seed = 1 })
+  local B = engine.array.random("f64", n * n, { seed = 2 })
+  local C = engine.array.zeros("f64", n * n)
+  engine.blas.dgemm(A, B, C, n, n, n) -- warm-up: OpenBLAS's threads, the pages
+  local best = math.huge
+  for _ = 1, 3 do
+    local t0 = engine.time()
+    engine.blas.dgemm(A, B, C, n, n, n)
+    best = math.min(best, engine.time() - t0)
+  end
+  return 2 * n ^ 3 / best / 1e9
+end
+
+local function measured_gflops(m, k)
+  if k.name == "gemm" then return k.n >= 512 and dgemm_gflops(k.n) or nil end
+  for _, pk in ipairs(m.kernels or {}) do
+    if pk.name == PROBED[k.name] then return pk.gflops end
+  end
+  return nil
+end
+
 -- Ask the submission about `kernels` on a machine, and compare every
--- answer with the roofline computed here.
-local function verify(t, label, peak, bw, kernels)
+-- answer with the roofline computed here. With `machine` (engine.machine()),
+-- the check's result also gets the roofline figure: the roofs, the rates
+-- measured here and the predictions, attached before any answer is judged
+-- so that a failing submission sees where it went wrong.
+local function verify(t, label, peak, bw, kernels, machine)
   local got = t.sub.predict({ peak_gflops = peak, bw_gbs = bw, kernels = kernels })
+  if machine then
+    local fig = {}
+    for i, k in ipairs(kernels) do
+      local f, b = flops_and_bytes(k)
+      local p = type(got) == "table" and got[k.id]
+      fig[i] = { name = k.id, ai = f / b, measured = measured_gflops(machine, k),
+                 predicted = type(p) == "table" and type(p.gflops) == "number" and p.gflops or nil }
+    end
+    t:roofline { title = "Your predictions (small letters) and the rates measured here (capitals)",
+                 peak = peak, bw = bw, kernels = fig }
+  end
   t:eq(type(got), "table", label .. ": predict() must return a table")
   local ridge = peak / bw
   for _, k in ipairs(kernels) do
@@ -85,7 +131,7 @@ return lab {
         kernel("triad"), kernel("dot"), kernel("sum"), kernel("axpy"), kernel("stencil3"),
         kernel("poly", "degree", 4), kernel("poly", "degree", 256),
         kernel("gemm", "n", 32), kernel("gemm", "n", 1000),
-      })
+      }, m)
     end },
 
     check "other machines" { points = 5, timeout = 60, function(t)

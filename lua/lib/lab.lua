@@ -284,6 +284,48 @@ function T:log(f, ...)
   self._log[#self._log + 1] = string.format(f, ...)
 end
 
+--- t:roofline{ title = "...", peak = GFLOP/s, bw = GB/s, kernels = {
+---   { name = "dot", ai = 0.125, measured = 2.1, predicted = 2.3 }, ... } }
+--- attaches a roofline figure to the check's result, pass or fail: the
+--- roofs min(peak, ai * bw) and each kernel at its arithmetic intensity
+--- (FLOP/byte), with the rate measured here and/or the student's
+--- prediction (GFLOP/s; either may be left out). peak and bw default to
+--- the machine probe's (engine.machine(): peak.all, stream.triad). The
+--- grader carries it as data; the TUI and `parlab lab run` draw it, and
+--- `--json` has it under the check's "roofline". At most 26 kernels; a
+--- later call replaces the figure. Returns the figure table.
+function T:roofline(fig)
+  if type(fig) ~= "table" or type(fig.kernels) ~= "table" then
+    api_error("roofline: expected { kernels = { { name = ..., ai = ..., measured = ..., predicted = ... } } }", 1)
+  end
+  local peak, bw = fig.peak, fig.bw
+  if peak == nil or bw == nil then
+    local m = engine.machine()
+    peak, bw = peak or m.peak.all, bw or m.stream.triad
+  end
+  local function positive(v) return type(v) == "number" and v > 0 and v < math.huge end
+  if not positive(peak) or not positive(bw) then
+    api_error("roofline: peak and bw must be positive numbers (GFLOP/s, GB/s)", 1)
+  end
+  if fig.title ~= nil and type(fig.title) ~= "string" then api_error("roofline: title must be a string", 1) end
+  if #fig.kernels > 26 then api_error("roofline: at most 26 kernels (one letter each)", 1) end
+  -- A rate that is not a finite number >= 0 (a student's nil or NaN) is
+  -- left out rather than refused: predictions come from the submission.
+  local function rate(v)
+    if type(v) == "number" and v >= 0 and v < math.huge then return v end
+    return nil
+  end
+  local ks = {}
+  for i, k in ipairs(fig.kernels) do
+    if type(k) ~= "table" or type(k.name) ~= "string" or not positive(k.ai) then
+      api_error("roofline: kernels[" .. i .. "] needs a name and an intensity ai > 0 (FLOP/byte)", 1)
+    end
+    ks[i] = { name = k.name, ai = k.ai, measured = rate(k.measured), predicted = rate(k.predicted) }
+  end
+  self.roofline_figure = { title = fig.title, peak = peak, bw = bw, kernels = ks }
+  return self.roofline_figure
+end
+
 local function median_of(list) return engine.stats(list) end
 
 --- t:scaling(fn, { reps = 5, threads = { 1, cores } }) times fn(impl, rep)

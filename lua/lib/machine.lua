@@ -95,5 +95,6 @@ engine.blas = blas
 engine.roofline = roofline
 --- engine.machine(): the cached machine probe (cores, caches, isa, stream
 --- {copy, scale, add, triad} GB/s, peak {single, all} GFLOP/s, ridge,
---- openblas {core, detected, ...}, gpu, mpi)
+--- openblas {core, detected, ...}, kernels {{name, ai, gflops}, ...} as
+--- the probe measured them, gpu, mpi)
 engine.machine = P.machine

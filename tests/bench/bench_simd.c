@@ -6,10 +6,20 @@
  *     (f64), saxpy (f32) and triad, each split over the engine's pool,
  *     against the STREAM triad bandwidth of an OpenMP loop (as in
  *     McCalpin's stream.c), interleaved A B A B, medians. Target >= 0.9.
- * (b) In L1: dot of 2 x 2048 doubles (32 KiB) on one core against the
- *     one-core peak of the FMA loop. Target >= 0.7 — but note that a dot
- *     product loads two operands per FMA and a core loads at most two
- *     vectors per cycle, so it can reach at most half the FMA peak.
+ * (b) In L1: dot of 2 x 2048 doubles (32 KiB, 64-byte aligned) on one core,
+ *     in the variant "auto" runs, against two references measured in the
+ *     same run, interleaved: the one-core peak of the FMA loop in the same
+ *     variant (so both use registers of the same width), and the
+ *     load-port bound. The issue's target is 0.7 of the FMA peak, which no
+ *     dot product can reach: it loads two operands per FMA, and a core
+ *     issues at most two 64-byte loads per cycle (Intel since Skylake-SP;
+ *     three 32-byte ones on Golden Cove) against two FMAs per cycle, so
+ *     the loads cap it at half the FMA peak. The bound is measured, not
+ *     assumed: a loop of aligned register-wide loads over the same 32 KiB,
+ *     whose values are only kept alive (nothing computed), gives the L1
+ *     load bandwidth B in bytes/s; the dot does 2 FLOPs per 16 bytes
+ *     loaded, so it can run at most at B / 8 FLOP/s. Both fractions are
+ *     reported.
  * (c) dgemm 2048: parlab's eng_blas_dgemm against a direct cblas_dgemm
  *     call into the same library (target >= 0.97) and against the
  *     all-core FMA peak (target >= 0.85); OpenBLAS's own core pick
@@ -140,15 +150,55 @@ done:
 
 /* ---- (b) in L1 ---- */
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+/* reps passes over x[0, n) (n a multiple of 32, x 64-byte aligned) with
+ * aligned loads of the given width. The empty asm takes every loaded
+ * register as an input, so the loads happen and nothing is computed on
+ * them; its memory clobber makes every pass load again. Returns bytes. */
+#define LOAD_LOOP(name, tgt, T, load, step)                                      \
+  __attribute__((target(tgt))) static double name(const double *x, long n, long reps) { \
+    for (long r = 0; r < reps; r++)                                              \
+      for (long i = 0; i < n; i += 4 * (step)) {                                 \
+        T a = load(x + i), b = load(x + i + (step)), c = load(x + i + 2 * (step)), \
+          d = load(x + i + 3 * (step));                                          \
+        __asm__ volatile("" ::"x"(a), "x"(b), "x"(c), "x"(d) : "memory");       \
+      }                                                                          \
+    return 8.0 * (double)n * (double)reps;                                       \
+  }
+LOAD_LOOP(loads_512, "avx512f", __m512d, _mm512_load_pd, 8)
+LOAD_LOOP(loads_256, "avx", __m256d, _mm256_load_pd, 4)
+LOAD_LOOP(loads_128, "sse2", __m128d, _mm_load_pd, 2)
+
+/* The load loop in the register width of variant v; 0 when none. */
+static double load_loop(eng_simd_variant v, const double *x, long n, long reps) {
+  switch (v) {
+  case ENG_SIMD_AVX512: return loads_512(x, n, reps);
+  case ENG_SIMD_AVX2: return loads_256(x, n, reps);
+  case ENG_SIMD_SSE2: return loads_128(x, n, reps);
+  default: return 0;
+  }
+}
+#else
+static double load_loop(eng_simd_variant v, const double *x, long n, long reps) {
+  (void)v, (void)x, (void)n, (void)reps;
+  return 0;
+}
+#endif
+
 static int bench_l1(bench_report *r) {
   enum { N = 2048, CALLS = 200000, L1_REPS = 9 };
-  static double x[N], y[N];
+  /* x and y side by side in one aligned 32 KiB block: the load loop reads
+   * exactly the bytes one dot call reads. */
+  static _Alignas(64) double xy[2 * N];
+  double *x = xy, *y = xy + N;
   for (int i = 0; i < N; i++) x[i] = 1.0 / (i + 1), y[i] = (double)(i % 7);
   eng_simd_variant v = eng_simd_best();
   /* Each sample is tens of milliseconds, so a scheduler tick on a busy
    * machine does not decide it. */
-  double dot[L1_REPS], peak[L1_REPS], sink = 0, f = 0;
+  double dot[L1_REPS], peak[L1_REPS], bound[L1_REPS], sink = 0, f = 0;
   long iters = 10000000;
+  int have_bound = load_loop(v, xy, 2 * N, 1) > 0;
   eng_simd_fma_loop(v, iters, &f); /* warm-up (and clocks up) */
   for (int i = 0; i < L1_REPS; i++) {
     uint64_t t0 = eng_now_ns();
@@ -162,11 +212,19 @@ static int bench_l1(bench_report *r) {
       __asm__ volatile("" ::: "memory");
     }
     dot[i] = 2.0 * N * CALLS / (double)(eng_now_ns() - t0);
+    if (have_bound) {
+      t0 = eng_now_ns();
+      double bytes = load_loop(v, xy, 2 * N, CALLS);
+      bound[i] = bytes / 8.0 / (double)(eng_now_ns() - t0); /* 2 FLOPs per 16 bytes */
+    }
   }
   if (!(sink > 0)) return PL_EINVAL;
   char name[96];
   snprintf(name, sizeof name, "dot f64 in L1 (2 x 16 KiB), %s, 1 core", eng_simd_variant_name(v));
-  return add(r, name, "GFLOP/s", "FMA peak, 1 core", dot, L1_REPS, peak, L1_REPS);
+  int rc = add(r, name, "GFLOP/s", "FMA peak, 1 core", dot, L1_REPS, peak, L1_REPS);
+  if (rc || !have_bound) return rc;
+  return add(r, name, "GFLOP/s", "load-port bound (L1 load bandwidth / 8 B per FLOP)", dot, L1_REPS,
+             bound, L1_REPS);
 }
 
 /* ---- (c) dgemm ---- */
