@@ -268,8 +268,8 @@ static void results_table(tui_labscr *l, tui_app *a, int w,
       tui__rich_puts(&row[2], "hidden check: details withheld", (size_t)-1,
                      TUI_C_MUTED);
     else if (c->skipped)
-      tui__rich_printf(&row[2], TUI_C_WARN, "skipped: %s",
-                       c->message ? c->message : "");
+      /* The grader's message already says "skipped: ..." and why. */
+      tui__rich_puts(&row[2], c->message ? c->message : "skipped", (size_t)-1, TUI_C_WARN);
     else
       tui__rich_puts(&row[2], c->message ? c->message : "", (size_t)-1,
                      c->passed ? 0 : TUI_C_FAIL);
