@@ -28,7 +28,9 @@
  * regions that needed no sleep. It stays bounded: an idle pool still
  * sleeps within MAX_BOOST_NS.
  *
- * Idle helpers also look for tasks (eng_task.c) between regions.
+ * Idle helpers also look for tasks (eng_task.c) between regions. Region
+ * callers take slot 0 through eng__lock_slot0, which asks the futures'
+ * stand-in (eng_task.c) to hand the slot over after its current task.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
@@ -96,6 +98,9 @@ static void futex_wake(void *word, int count) {
   syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, count, NULL, NULL, 0);
 }
 
+void eng__futex_wait(void *word, int expected) { futex_wait(word, expected); }
+void eng__futex_wake(void *word, int count) { futex_wake(word, count); }
+
 static inline void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
@@ -156,6 +161,28 @@ void eng__idle_leave(eng_pool *p, unsigned seen) {
 
 int eng__inline_pool(const eng_pool *p) {
   return p->n == 1 || p->fork_gen != atomic_load(&fork_gen);
+}
+
+/* The common case costs one trylock; only a thread that has to wait
+ * announces itself, which the stand-in reads between two tasks. */
+void eng__lock_slot0(eng_pool *p) {
+  if (pthread_mutex_trylock(&p->call_lock) == 0) return;
+  atomic_fetch_add(&p->slot0_wanted, 1);
+  pthread_mutex_lock(&p->call_lock);
+  atomic_fetch_sub(&p->slot0_wanted, 1);
+}
+
+int eng__start_thread(pthread_t *t, void *(*fn)(void *), void *arg) {
+  /* Faults stay deliverable: blocked, the kernel would kill the process
+   * instead of running the application's handler. */
+  static const int faults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS};
+  sigset_t all, old;
+  sigfillset(&all);
+  for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++) sigdelset(&all, faults[i]);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int rc = pthread_create(t, NULL, fn, arg);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  return rc ? PL_EIO : 0;
 }
 
 static int spin_until_zero(_Atomic int *word, uint64_t budget) {
@@ -450,6 +477,11 @@ int eng_pool_new(int nthreads, eng_pool **out) {
   atomic_init(&p->idle, 0);
   atomic_init(&p->inj_count, 0);
   atomic_init(&p->outstanding, 0);
+  atomic_init(&p->standin_state, ENG_STANDIN_NONE);
+  atomic_init(&p->standin_stop, 0);
+  atomic_init(&p->standin_word, 0);
+  atomic_init(&p->standin_dormant, 0);
+  atomic_init(&p->slot0_wanted, 0);
   if (pthread_mutex_init(&p->call_lock, NULL)) {
     rc = PL_EIO;
     goto done;
@@ -481,13 +513,6 @@ int eng_pool_new(int nthreads, eng_pool **out) {
     }
     /* Helpers block every signal so asynchronous signals (SIGINT, SIGALRM,
      * SIGCHLD) keep going to the application's own threads. */
-    sigset_t all, old;
-    sigfillset(&all);
-    /* Faults stay deliverable: blocked, the kernel would kill the process
-     * instead of running the application's handler. */
-    static const int faults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS};
-    for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++) sigdelset(&all, faults[i]);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
     for (int i = 1; i < nthreads; i++) {
       worker_start *ws = malloc(sizeof *ws);
       if (!ws) {
@@ -496,14 +521,13 @@ int eng_pool_new(int nthreads, eng_pool **out) {
       }
       ws->p = p;
       ws->id = i;
-      if (pthread_create(&p->threads[i - 1], NULL, worker_main, ws)) {
+      if (eng__start_thread(&p->threads[i - 1], worker_main, ws)) {
         free(ws);
         rc = PL_EIO;
         break;
       }
       started++;
     }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc < 0) {
       /* dispatch() counts on n - 1 helpers; shrink to those that exist. */
       p->n = started + 1;
@@ -542,9 +566,10 @@ static int pool_free(eng_pool *p, int at_exit) {
       }
     } else {
       /* Tasks still queued or running finish first (this thread helps). */
-      eng__help_until(p, no_outstanding, p, 0);
-      pthread_mutex_lock(&p->call_lock);
+      eng__help_until(p, no_outstanding, p, 0, 1);
+      eng__lock_slot0(p);
     }
+    eng__standin_stop(p);
     stop_workers(p, p->n - 1);
     pthread_mutex_unlock(&p->call_lock);
     pthread_mutex_destroy(&p->call_lock);
@@ -656,7 +681,7 @@ int eng_parallel_for_opts(eng_pool *p, long begin, long end, const eng_for_opts 
     run_inline_for(p, begin, end, fn, arg);
     return 0;
   }
-  pthread_mutex_lock(&p->call_lock);
+  eng__lock_slot0(p);
   p->kind = JOB_FOR;
   p->fn = fn;
   p->arg = arg;
@@ -698,7 +723,7 @@ int eng_parallel_reduce_opts(eng_pool *p, long begin, long end, const eng_for_op
     memcpy(out, acc, elem_size);
     return 0;
   }
-  pthread_mutex_lock(&p->call_lock);
+  eng__lock_slot0(p);
   p->kind = JOB_REDUCE;
   p->fold = fold;
   p->arg = arg;

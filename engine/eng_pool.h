@@ -12,7 +12,10 @@
  * depends on timing).
  *
  * Tasks (eng_task.h) run on the same workers; a region waits for workers
- * that are busy with a task to finish it first.
+ * that are busy with a task to finish it first. While futures are
+ * outstanding, one more pool thread (the stand-in) runs them as worker 0
+ * whenever no region or task-group waiter holds that slot, so a pool of
+ * n threads runs futures on n threads while their submitter waits.
  *
  * Waiting. A worker with nothing to do spins for a bounded time (the wait
  * policy, eng_pool_set_spin) and then sleeps in the kernel, so an idle pool
@@ -27,9 +30,9 @@
  * calls from inside a body (into any pool) run inline on the calling
  * worker, and the body sees that worker's index. In a child made by fork()
  * the helper threads do not exist, so an inherited pool runs inline there.
- * No thread outlives eng_pool_free(), which first waits for every task
- * submitted to the pool. Helper threads block asynchronous signals, so
- * those keep going to the application's threads.
+ * No thread (helper or stand-in) outlives eng_pool_free(), which first
+ * waits for every task submitted to the pool. Pool threads block
+ * asynchronous signals, so those keep going to the application's threads.
  */
 #ifndef ENG_POOL_H
 #define ENG_POOL_H

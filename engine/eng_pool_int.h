@@ -4,7 +4,10 @@
  *
  * Invariants:
  *  - Worker slot 0 belongs to whoever holds call_lock: the caller of a
- *    region, or a thread that waits for a task (it helps as worker 0).
+ *    region, a thread outside the pool that waits for a task group (it
+ *    helps as worker 0), or the pool's stand-in thread, which runs tasks
+ *    there while futures are outstanding, so that a pool of n runs its
+ *    futures on n threads while the threads that submitted them only wait.
  *    Slots 1..n-1 belong to the helper threads. A slot's deque, cell cache
  *    and statistics are written only by the slot's current owner (stats are
  *    atomics anyway, because inline runs may touch slot 0 concurrently).
@@ -116,7 +119,22 @@ struct eng_pool {
   eng__task *inj_head, *inj_tail;
   _Atomic long inj_count;
   _Atomic long outstanding; /* submitted futures not finished */
+
+  /* The stand-in (eng_task.c), started by the first eng_submit. It sleeps
+   * on standin_word while no future is outstanding (so the notifications
+   * of task groups never wake it), and otherwise waits like a helper.
+   * These share a line with `outstanding`, which eng_submit writes anyway. */
+  pthread_t standin;
+  _Atomic int standin_state;  /* ENG_STANDIN_* */
+  _Atomic int standin_stop;
+  _Atomic unsigned standin_word;
+  _Atomic int standin_dormant;
+  /* Threads blocked in eng__lock_slot0: the stand-in gives slot 0 back
+   * after its current task instead of taking another one. */
+  _Atomic int slot0_wanted;
 };
+
+enum { ENG_STANDIN_NONE, ENG_STANDIN_STARTING, ENG_STANDIN_RUNNING, ENG_STANDIN_FAILED };
 
 /* Per-thread context: the pool and worker slot this thread acts in (a
  * region block, a task, or helping while it waits), -1 outside. */
@@ -135,14 +153,30 @@ void eng__idle_leave(eng_pool *p, unsigned seen);
 /* 1 when the pool has no helper threads to run anything: size 1, or
  * inherited through fork(). Its tasks run at once, on the caller. */
 int eng__inline_pool(const eng_pool *p);
+/* Take call_lock (slot 0) for a region or for eng_pool_free, telling the
+ * stand-in to hand it over if it holds it. */
+void eng__lock_slot0(eng_pool *p);
+/* pthread_create with every asynchronous signal blocked in the new thread
+ * (pool threads leave SIGINT, SIGALRM, ... to the application). 0 or PL_EIO. */
+int eng__start_thread(pthread_t *t, void *(*fn)(void *), void *arg);
+void eng__futex_wait(void *word, int expected);
+void eng__futex_wake(void *word, int count);
 
 /* eng_task.c */
 eng__task *eng__find_task(eng_pool *p, int w);
 int eng__tasks_visible(eng_pool *p);
 void eng__run_task(eng_pool *p, int w, eng__task *t);
 void eng__free_caches(eng_pool *p);
-/* Wait until done(ctx) is true or the deadline passes (0: none), helping
- * with tasks when the caller owns or can get a slot. 1 when done. */
-int eng__help_until(eng_pool *p, int (*done)(void *), void *ctx, uint64_t deadline_ns);
+/* Wait until done(ctx) is true or the deadline passes (0: none). A thread
+ * that owns a slot (a worker, a task, a region body) runs tasks meanwhile;
+ * one outside the pool takes slot 0 and helps only when outside_helps is
+ * set (task groups), else it just waits (futures: a waiter that ran a long
+ * task could not see the short ones finish). 1 when done. */
+int eng__help_until(eng_pool *p, int (*done)(void *), void *ctx, uint64_t deadline_ns,
+                    int outside_helps);
+/* Start the stand-in if the pool has none yet (eng_submit). */
+void eng__standin_start(eng_pool *p);
+/* Stop and join it; the caller holds call_lock. */
+void eng__standin_stop(eng_pool *p);
 
 #endif

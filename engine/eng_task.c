@@ -17,6 +17,16 @@
  * Completion is a sequentially consistent decrement (group) or store
  * (future) followed by eng__notify(), and waiters check the count after
  * announcing themselves, as eng_pool_int.h describes.
+ *
+ * Who runs futures. A thread outside the pool that waits for a future
+ * does not run tasks: had it picked up a long task, the short ones that
+ * finish meanwhile would wait for it to be reported, and as-completed
+ * would not be in completion order. Its place as worker 0 is taken by the
+ * stand-in, a pool thread that runs tasks in slot 0 while futures are
+ * outstanding and slot 0 is free, so n threads run the futures of a pool
+ * of n. Task groups keep help-first waiting: a group's waiter holds slot
+ * 0 and runs tasks, which recursive fork-join needs to be fast; the
+ * stand-in then finds slot 0 taken and stays out of the way.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -265,7 +275,8 @@ static void push(eng_pool *p, int w, eng__task *t) {
   eng__notify(p);
 }
 
-int eng__help_until(eng_pool *p, int (*done)(void *), void *ctx, uint64_t deadline_ns) {
+int eng__help_until(eng_pool *p, int (*done)(void *), void *ctx, uint64_t deadline_ns,
+                    int outside_helps) {
   if (done(ctx)) return 1;
   /* No helpers: whatever could make it true has already run (or belongs
    * to the parent of this forked process and never will). */
@@ -279,7 +290,7 @@ int eng__help_until(eng_pool *p, int (*done)(void *), void *ctx, uint64_t deadli
       ok = 1;
       break;
     }
-    if (w < 0 && pthread_mutex_trylock(&p->call_lock) == 0) {
+    if (w < 0 && outside_helps && pthread_mutex_trylock(&p->call_lock) == 0) {
       own = 1;
       w = 0;
       eng__tls_worker = 0;
@@ -309,7 +320,7 @@ int eng__help_until(eng_pool *p, int (*done)(void *), void *ctx, uint64_t deadli
     if (again) continue;
     unsigned s = eng__idle_enter(p);
     if (!done(ctx) && !(w >= 0 && eng__tasks_visible(p))) {
-      if (w < 0 && pthread_mutex_trylock(&p->call_lock) == 0) {
+      if (w < 0 && outside_helps && pthread_mutex_trylock(&p->call_lock) == 0) {
         own = 1;
         w = 0;
         eng__tls_worker = 0;
@@ -328,6 +339,116 @@ int eng__help_until(eng_pool *p, int (*done)(void *), void *ctx, uint64_t deadli
     eng__notify(p);
   }
   return ok;
+}
+
+/* ---- the stand-in ---- */
+
+/* While slot 0 is held by someone else, the stand-in looks again after
+ * this long (doubling up to the maximum) even if nobody notifies: a
+ * region's caller does not announce that it gave slot 0 back. */
+#define STANDIN_RETRY_NS 200000ull
+#define STANDIN_RETRY_MAX_NS 5000000ull
+
+static int futures_pending(eng_pool *p) { return atomic_load(&p->outstanding) > 0; }
+
+/* No future outstanding: sleep until eng_submit or eng__standin_stop. */
+static void standin_doze(eng_pool *p) {
+  unsigned seen = atomic_load(&p->standin_word);
+  atomic_store(&p->standin_dormant, 1);
+  if (!futures_pending(p) && !atomic_load(&p->standin_stop))
+    eng__futex_wait((void *)&p->standin_word, (int)seen);
+  atomic_store(&p->standin_dormant, 0);
+}
+
+static void standin_rouse(eng_pool *p) {
+  /* Only the first of a burst of submitters pays for the wake-up. */
+  if (atomic_load(&p->standin_dormant) && atomic_exchange(&p->standin_dormant, 0)) {
+    atomic_fetch_add(&p->standin_word, 1);
+    eng__futex_wake((void *)&p->standin_word, 1);
+  }
+}
+
+/* Holding call_lock: run tasks as worker 0 until none is left, or a
+ * region's caller wants the slot, then give it back. */
+static void standin_serve(eng_pool *p) {
+  eng__tls_worker = 0;
+  eng__tls_pool = p;
+  while (!atomic_load(&p->standin_stop) &&
+         atomic_load_explicit(&p->slot0_wanted, memory_order_relaxed) == 0) {
+    eng__task *t = eng__find_task(p, 0);
+    if (!t) break;
+    eng__run_task(p, 0, t);
+  }
+  eng__tls_worker = -1;
+  eng__tls_pool = NULL;
+  pthread_mutex_unlock(&p->call_lock);
+  /* A group's waiter outside the pool may be sleeping until slot 0 is free. */
+  eng__notify(p);
+}
+
+/* Spin for the wait policy's budget until there is something to do. */
+static int standin_spin(eng_pool *p) {
+  uint64_t budget = atomic_load_explicit(&p->spin_eff, memory_order_relaxed);
+  uint64_t start = 0;
+  if (!budget) return 0;
+  for (unsigned i = 1;; i++) {
+    if ((i & 15) == 0 && (eng__tasks_visible(p) || !futures_pending(p) ||
+                          atomic_load_explicit(&p->standin_stop, memory_order_relaxed)))
+      return 1;
+    cpu_relax();
+    if ((i & 63) == 0) {
+      uint64_t now = eng__now_ns();
+      if (!start) start = now;
+      else if (now - start >= budget) return 0;
+    }
+  }
+}
+
+static void *standin_main(void *arg) {
+  eng_pool *p = arg;
+  uint64_t retry = STANDIN_RETRY_NS;
+  while (!atomic_load(&p->standin_stop)) {
+    if (!futures_pending(p)) {
+      standin_doze(p);
+      continue;
+    }
+    int blocked = 0;
+    if (eng__tasks_visible(p)) {
+      if (atomic_load(&p->slot0_wanted) == 0 && pthread_mutex_trylock(&p->call_lock) == 0) {
+        standin_serve(p);
+        retry = STANDIN_RETRY_NS;
+        continue;
+      }
+      blocked = 1; /* slot 0 is someone else's for now */
+    }
+    if (!blocked && standin_spin(p)) continue;
+    unsigned s = eng__idle_enter(p);
+    if (!atomic_load(&p->standin_stop) && futures_pending(p) &&
+        (blocked || !eng__tasks_visible(p)))
+      eng__idle_wait(p, s, blocked ? eng__now_ns() + retry : 0);
+    eng__idle_leave(p, s);
+    if (blocked && retry < STANDIN_RETRY_MAX_NS) retry *= 2;
+  }
+  return NULL;
+}
+
+void eng__standin_start(eng_pool *p) {
+  int none = ENG_STANDIN_NONE;
+  if (!atomic_compare_exchange_strong(&p->standin_state, &none, ENG_STANDIN_STARTING)) return;
+  /* Without it, futures still run on the n - 1 helpers. */
+  int rc = eng__start_thread(&p->standin, standin_main, p);
+  atomic_store(&p->standin_state, rc ? ENG_STANDIN_FAILED : ENG_STANDIN_RUNNING);
+}
+
+void eng__standin_stop(eng_pool *p) {
+  if (atomic_load(&p->standin_state) != ENG_STANDIN_RUNNING) return;
+  atomic_store(&p->standin_stop, 1);
+  atomic_fetch_add(&p->standin_word, 1);
+  eng__futex_wake((void *)&p->standin_word, 1);
+  eng__notify(p);
+  pthread_join(p->standin, NULL);
+  atomic_store(&p->standin_state, ENG_STANDIN_NONE);
+  atomic_store(&p->standin_stop, 0);
 }
 
 /* ---- futures ---- */
@@ -359,7 +480,12 @@ int eng_submit(eng_pool *p, eng_task_fn fn, void *arg, eng_future **out) {
   t->group = NULL;
   t->fut = f;
   t->next = NULL;
+  if (atomic_load_explicit(&p->standin_state, memory_order_relaxed) == ENG_STANDIN_NONE)
+    eng__standin_start(p);
   atomic_fetch_add(&p->outstanding, 1);
+  /* After the count (seq_cst on both sides, as for the idle word): a
+   * dozing stand-in either sees it or is woken here. */
+  standin_rouse(p);
   /* Before the push: the task may finish and drop its reference at once. */
   *out = f;
   push(p, w, t);
@@ -372,7 +498,7 @@ static int one_done(void *f) { return atomic_load(&((eng_future *)f)->done); }
 
 int eng_future_wait(eng_future *f) {
   if (!f) return PL_EINVAL;
-  return eng__help_until(f->p, one_done, f, 0) ? 0 : PL_EINVAL;
+  return eng__help_until(f->p, one_done, f, 0, 0) ? 0 : PL_EINVAL;
 }
 
 typedef struct any_ctx {
@@ -401,7 +527,7 @@ int eng_future_wait_any(eng_future *const *futs, int n, double timeout_s) {
     deadline = eng__now_ns() + (ns > 1e18 ? (uint64_t)1e18 : (uint64_t)ns) + 1;
   }
   any_ctx c = {futs, n, -1};
-  if (eng__help_until(futs[0]->p, any_done, &c, deadline)) return c.idx;
+  if (eng__help_until(futs[0]->p, any_done, &c, deadline, 0)) return c.idx;
   return PL_ETIMEOUT;
 }
 
@@ -462,7 +588,7 @@ static int group_done(void *g) { return atomic_load(&((eng_taskgroup *)g)->pendi
 
 int eng_taskgroup_wait(eng_taskgroup *g) {
   if (!g) return PL_EINVAL;
-  eng__help_until(g->p, group_done, g, 0);
+  eng__help_until(g->p, group_done, g, 0, 1);
   return 0;
 }
 

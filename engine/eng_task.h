@@ -14,10 +14,15 @@
  *
  * Waiting helps: a worker that waits (for a group or a future) runs other
  * tasks meanwhile, so nested waits cannot starve the pool. A thread outside
- * the pool that waits becomes worker 0 when slot 0 is free (the same slot a
- * region's caller takes) and helps too; otherwise it spins briefly and
- * sleeps. A pool of size 1, or one inherited through fork(), runs a task at
- * once, inside eng_submit/eng_taskgroup_spawn.
+ * the pool that waits for a task group becomes worker 0 when slot 0 is free
+ * (the same slot a region's caller takes) and helps too. A thread outside
+ * the pool that waits for futures only waits (spins briefly, then sleeps),
+ * as with Python's ThreadPoolExecutor: it is told of each completion at
+ * once, so wait-any returns futures in the order they finish. Slot 0 is
+ * then served by the pool's stand-in thread, started by the first
+ * eng_submit, so a pool of n runs futures on n threads. A pool of size 1,
+ * or one inherited through fork(), runs a task at once, inside
+ * eng_submit/eng_taskgroup_spawn.
  *
  * Thread-safety: everything may be called from any thread, including from
  * inside tasks and region bodies. A group is waited on by one thread at a
@@ -38,7 +43,8 @@ typedef void (*eng_task_fn)(void *arg);
  * then. PL_EINVAL for a NULL p, fn or out. */
 int eng_submit(eng_pool *p, eng_task_fn fn, void *arg, eng_future **out);
 int eng_future_done(eng_future *f);
-/* Block until the task has run (helping meanwhile). 0, or PL_EINVAL. */
+/* Block until the task has run (helping meanwhile only when called from
+ * inside the pool). 0, or PL_EINVAL. */
 int eng_future_wait(eng_future *f);
 /* Index of a finished future in futs[0..n) (the lowest such), blocking up
  * to timeout_s seconds (< 0: no limit). PL_ETIMEOUT when none finished in

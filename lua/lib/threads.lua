@@ -76,7 +76,9 @@ end
 
 --- engine.threads.submit(fn, ...) -> future: run fn(...) on a worker.
 --- future:wait() returns fn's results (or raises its error);
---- future:done() says whether it has finished.
+--- future:done() says whether it has finished. The caller never runs
+--- tasks while it waits (as with Python's ThreadPoolExecutor): size()
+--- pool threads run them, so waits see each task finish as it happens.
 threads.submit = T.submit
 
 --- engine.threads.wait_any(futures) -> i, futures[i]: block until one of
@@ -84,7 +86,7 @@ threads.submit = T.submit
 threads.wait_any = T.wait_any
 
 --- for f in engine.threads.as_completed(futures) do ... end: the futures
---- in the order they finish.
+--- in the order they finish (each one as soon as it has).
 function threads.as_completed(futures)
   if type(futures) ~= "table" then
     error("engine.threads.as_completed: expects a list of futures", 2)

@@ -3,6 +3,8 @@
 # dining-philosophers): `parlab lab test` on each (the starter does not get
 # full marks, the reference does), then one more wrong submission per lab,
 # each failing the check it should fail, with the message that explains why.
+# race-counter also gets a count without threads, and one whose threads only
+# idle: correct and fast, but not parallel, so never full marks.
 . "$(dirname "$0")/lib.sh"
 SUBS=$SRC/tests/grader/subs
 out=$(mktemp -d)
@@ -42,11 +44,29 @@ expect_has "racy starter: lost increments named" "$(check_field "$out/racy.json"
 run_json race-counter "$SUBS/race-counter-atomic.c" "$out/atomic.json"
 expect "atomic counter exits 1" "$rc" 1
 expect "atomic counter: counts correctly" "$(check_field "$out/atomic.json" 0 passed)" True
-expect "atomic counter: does not beat the lock" "$(check_field "$out/atomic.json" 1 passed)" False
-msg=$(check_field "$out/atomic.json" 1 message)
+expect "atomic counter: splits the work" "$(check_field "$out/atomic.json" 1 passed)" True
+expect "atomic counter: does not beat the lock" "$(check_field "$out/atomic.json" 2 passed)" False
+msg=$(check_field "$out/atomic.json" 2 message)
 expect_has "atomic counter: message names the locked baseline" "$msg" "speedup over the locked counter"
 expect_has "atomic counter: message states the threshold" "$msg" "needs 3 x"
 echo "      figures: $(echo "$msg" | tr '\n' ' ')"
+
+# ---- race-counter: serial rewrites are correct, fast, and not enough ----
+cores=$(nproc) # as engine.cores(): the CPUs this process may run on
+for sub in serial sham-threads; do
+  run_json race-counter "$SUBS/race-counter-$sub.c" "$out/$sub.json"
+  expect "$sub: exits 1" "$rc" 1
+  expect "$sub: counts correctly" "$(check_field "$out/$sub.json" 0 passed)" True
+  expect "$sub: not full marks" \
+    "$(jget "$out/$sub.json" "d['score'] < d['max_score']")" True
+  expect "$sub: the work is not split" "$(check_field "$out/$sub.json" 1 passed)" False
+  msg=$(check_field "$out/$sub.json" 1 message)
+  expect_has "$sub: one thread read everything" "$msg" \
+    "1 thread read 100% of the pages (the calling thread 100%)"
+  if [ "$cores" -gt 1 ]; then
+    expect "$sub: no speedup points either" "$(check_field "$out/$sub.json" 2 passed)" False
+  fi
+done
 
 # ---- schedule-imbalance: dynamic with a huge chunk is still imbalanced ----
 run_json schedule-imbalance "$SUBS/schedule-imbalance-bigchunk.c" "$out/bigchunk.json"

@@ -439,8 +439,7 @@ static void test_wait_any_and_as_completed(void) {
   gate g = {0, 0};
   eng_future *fs[8];
   PT_EQ_INT(eng_submit(p, gated_task, &g, &fs[0]), 0);
-  /* A helper must hold it: waiting here helps, and this thread would
-   * otherwise run the gated task itself and never open the gate. */
+  /* Some pool thread holds it (this one only waits for futures). */
   while (!atomic_load(&g.started)) sched_yield();
   PT_EQ_INT(eng_future_wait_any(fs, 1, 0.05), PL_ETIMEOUT);
   PT_EQ_INT(eng_future_done(fs[0]), 0);
@@ -471,6 +470,170 @@ static void test_wait_any_and_as_completed(void) {
   PT_EQ_INT(eng_future_wait_any(left, 1, -1), 0);
   for (int i = 0; i < 8; i++) eng_future_free(fs[i]);
   eng_pool_free(p);
+}
+
+/* Futures in completion order. A long task is submitted before several
+ * short ones and finishes only once this thread has received every short
+ * result (or after a time-out, so a regression fails instead of hanging).
+ * All helpers are first kept busy until the long task has started, so the
+ * long one is taken while this thread already waits: a waiter that ran
+ * tasks itself would take it and hear of no short result until it ended. */
+enum { ORDER_SHORTS = 4, ORDER_TIMEOUT_S = 10 };
+
+typedef struct order_run {
+  _Atomic int long_started, release, helpers_started;
+  _Atomic int long_timed_out, gate_timed_out;
+  pthread_t waiter;
+  _Atomic int ran_on_waiter;
+} order_run;
+
+typedef struct order_task { order_run *r; sq v; } order_task;
+
+static int past(uint64_t deadline_ns) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec >= deadline_ns;
+}
+
+static uint64_t deadline_in(int secs) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)(ts.tv_sec + secs) * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void note_thread(order_run *r) {
+  if (pthread_equal(pthread_self(), r->waiter)) atomic_store(&r->ran_on_waiter, 1);
+}
+
+/* Keeps a helper busy until the long task has started. */
+static void order_gate(void *arg) {
+  order_run *r = arg;
+  note_thread(r);
+  atomic_fetch_add(&r->helpers_started, 1);
+  uint64_t end = deadline_in(ORDER_TIMEOUT_S);
+  while (!atomic_load(&r->long_started))
+    if (past(end)) {
+      atomic_store(&r->gate_timed_out, 1);
+      return;
+    } else nap_us(100);
+}
+
+static void order_long(void *arg) {
+  order_run *r = arg;
+  note_thread(r);
+  atomic_store(&r->long_started, 1);
+  uint64_t end = deadline_in(ORDER_TIMEOUT_S);
+  while (!atomic_load(&r->release))
+    if (past(end)) {
+      atomic_store(&r->long_timed_out, 1);
+      return;
+    } else nap_us(100);
+}
+
+static void order_short(void *arg) {
+  order_task *t = arg;
+  note_thread(t->r);
+  square_task(&t->v);
+}
+
+static void test_futures_complete_in_order(void) {
+  for (int size = 2; size <= 4; size++) {
+    eng_pool *p = NULL;
+    PT_EQ_INT(eng_pool_new(size, &p), 0);
+    static order_run r;
+    memset(&r, 0, sizeof r);
+    r.waiter = pthread_self();
+    int ngates = size - 1, n = ngates + 1 + ORDER_SHORTS;
+    eng_future *fs[16], *left[16];
+    order_task shorts[ORDER_SHORTS];
+    int k = 0;
+    for (int i = 0; i < ngates; i++) PT_EQ_INT(eng_submit(p, order_gate, &r, &fs[k++]), 0);
+    /* Every helper holds a gate (with the stand-in, some may be in the
+     * stand-in, and a helper is then free: that changes nothing below). */
+    uint64_t end = deadline_in(ORDER_TIMEOUT_S);
+    while (atomic_load(&r.helpers_started) < ngates && !past(end)) sched_yield();
+    PT_EQ_INT(atomic_load(&r.helpers_started), ngates);
+    int long_idx = k;
+    PT_EQ_INT(eng_submit(p, order_long, &r, &fs[k++]), 0);
+    for (int i = 0; i < ORDER_SHORTS; i++) {
+      shorts[i] = (order_task){&r, {i + 2, 0}};
+      PT_EQ_INT(eng_submit(p, order_short, &shorts[i], &fs[k++]), 0);
+    }
+    for (int i = 0; i < n; i++) left[i] = fs[i];
+    int nleft = n, shorts_seen = 0, shorts_before_long = -1;
+    for (int got = 0; got < n; got++) {
+      int idx = eng_future_wait_any(left, nleft, ORDER_TIMEOUT_S * 2);
+      PT_GE(idx, 0);
+      int orig = -1;
+      for (int i = 0; i < n; i++)
+        if (fs[i] == left[idx]) orig = i;
+      if (orig == long_idx) shorts_before_long = shorts_seen;
+      else if (orig > long_idx) {
+        shorts_seen++;
+        PT_EQ_INT(shorts[orig - long_idx - 1].v.out,
+                  (long)(orig - long_idx + 1) * (orig - long_idx + 1));
+        /* Every short result is in: now the long task may end. */
+        if (shorts_seen == ORDER_SHORTS) atomic_store(&r.release, 1);
+      }
+      left[idx] = left[--nleft];
+    }
+    if (atomic_load(&r.long_timed_out))
+      PT_FAIL_("pool of %d: the long task was never released: the short results were not "
+               "reported while it ran", size);
+    PT_EQ_INT(atomic_load(&r.gate_timed_out), 0);
+    PT_EQ_INT(shorts_before_long, ORDER_SHORTS);
+    PT_EQ_INT(shorts_seen, ORDER_SHORTS);
+    /* The waiter only waited: every task ran on a pool thread. */
+    PT_EQ_INT(atomic_load(&r.ran_on_waiter), 0);
+    for (int i = 0; i < n; i++) eng_future_free(fs[i]);
+    eng_pool_free(p);
+  }
+}
+
+/* A pool of n runs n futures at once while the submitter waits: each task
+ * waits (with a time-out) until all n have started. */
+typedef struct meet {
+  _Atomic int arrived, missed, on_waiter;
+  pthread_t waiter;
+  int n;
+} meet;
+
+static void meet_task(void *arg) {
+  meet *m = arg;
+  if (pthread_equal(pthread_self(), m->waiter)) atomic_store(&m->on_waiter, 1);
+  atomic_fetch_add(&m->arrived, 1);
+  uint64_t end = deadline_in(ORDER_TIMEOUT_S);
+  while (atomic_load(&m->arrived) < m->n)
+    if (past(end)) {
+      atomic_store(&m->missed, 1);
+      return;
+    } else sched_yield();
+}
+
+static void test_futures_use_every_worker(void) {
+  for (int size = 2; size <= 4; size++) {
+    eng_pool *p = NULL;
+    PT_EQ_INT(eng_pool_new(size, &p), 0);
+    for (int round = 0; round < 3; round++) {
+      static meet m;
+      memset(&m, 0, sizeof m);
+      m.waiter = pthread_self();
+      m.n = size;
+      eng_future *fs[4];
+      for (int i = 0; i < size; i++) PT_EQ_INT(eng_submit(p, meet_task, &m, &fs[i]), 0);
+      for (int i = 0; i < size; i++) PT_EQ_INT(eng_future_wait(fs[i]), 0);
+      for (int i = 0; i < size; i++) eng_future_free(fs[i]);
+      if (atomic_load(&m.missed))
+        PT_FAIL_("pool of %d: the %d futures did not all run at the same time", size, size);
+      PT_EQ_INT(atomic_load(&m.on_waiter), 0);
+    }
+    /* Regions and task groups still work between futures (slot 0 is
+     * handed back by the stand-in). */
+    _Atomic long total = 0;
+    PT_EQ_INT(eng_parallel_for(p, 0, 1000, count_body, &total), 0);
+    PT_EQ_INT(total, 1000);
+    eng_pool_free(p);
+  }
 }
 
 typedef struct fib { eng_pool *p; int n; long r; } fib;
@@ -867,6 +1030,8 @@ int main(int argc, char **argv) {
       PT_CASE(test_barrier),
       PT_CASE(test_submit_and_wait),
       PT_CASE(test_wait_any_and_as_completed),
+      PT_CASE(test_futures_complete_in_order),
+      PT_CASE(test_futures_use_every_worker),
       PT_CASE(test_recursive_fib),
       PT_CASE(test_group_overflow_and_regions),
       PT_CASE(test_free_drains_tasks),

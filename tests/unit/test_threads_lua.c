@@ -105,6 +105,45 @@ static void test_futures(void) {
   lx_close(L);
 }
 
+/* as_completed reports each result when its task finishes: a long task
+ * submitted first ends only once the caller has consumed every short
+ * result. The workers are kept busy until the long task has started, so
+ * it is taken while the caller already waits; a caller that ran tasks
+ * itself would take it, block on 'go', and the watchdog would fail it. */
+static void test_as_completed_in_completion_order(void) {
+  lua_State *L = open_state(60);
+  run_ok(L,
+         "local T = engine.threads\n"
+         "local n = T.size()\n"
+         "assert(n >= 2)\n"
+         "T.parallel_for(n, function() end, { schedule = 'static', chunk = 1 })\n"
+         "T.watchdog(5)\n"
+         "local fs = {}\n"
+         "for i = 1, n - 1 do fs[i] = T.submit(function()\n"
+         "  engine.threads.semaphore('started', 0):release()\n"
+         "  engine.threads.semaphore('gate', 0):acquire()\n"
+         "  return 'gate' end) end\n"
+         "for i = 1, n - 1 do T.semaphore('started', 0):acquire() end\n"
+         "fs[#fs + 1] = T.submit(function(k)\n"
+         "  for i = 1, k do engine.threads.semaphore('gate', 0):release() end\n"
+         "  engine.threads.semaphore('go', 0):acquire()\n"
+         "  return 'long' end, n - 1)\n"
+         "for i = 1, 4 do fs[#fs + 1] = T.submit(function(i) return i * i end, i) end\n"
+         "local shorts, got = 0, {}\n"
+         "for f in T.as_completed(fs) do\n"
+         "  local r = f:wait()\n"
+         "  got[#got + 1] = tostring(r)\n"
+         "  if type(r) == 'number' then\n"
+         "    shorts = shorts + 1\n"
+         "    if shorts == 4 then T.semaphore('go', 0):release() end\n"
+         "  elseif r == 'long' then\n"
+         "    assert(shorts == 4, 'long task reported before the short ones: ' .. table.concat(got, ' '))\n"
+         "  end\n"
+         "end\n"
+         "assert(#got == n + 4 and shorts == 4, table.concat(got, ' '))\n");
+  lx_close(L);
+}
+
 static void test_pickling_rules(void) {
   lua_State *L = open_state(30);
   static const struct { const char *code, *msg; } cases[] = {
@@ -350,6 +389,7 @@ int main(int argc, char **argv) {
       PT_CASE(test_parallel_for_all_schedules),
       PT_CASE(test_map_and_results),
       PT_CASE(test_futures),
+      PT_CASE(test_as_completed_in_completion_order),
       PT_CASE(test_pickling_rules),
       PT_CASE(test_nested_calls_run_inline),
       PT_CASE(test_native_kernels_and_arrays),
