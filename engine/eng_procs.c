@@ -35,6 +35,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/futex.h>
 #include <poll.h>
 #include <pthread.h>
@@ -73,63 +74,88 @@
 #define ARENA_ALIGN 64
 #define LATE_GRACE_S 1.0                 /* past a task's deadline before its worker is killed */
 #define IDLE_DEATHS_BROKEN 10            /* deaths holding no task, in a row */
+#define HANDOVER_NS 5000000ull           /* a spinner on the caller's core hands over at most this often */
 
 enum { ST_FREE = 0, ST_READY = 1, ST_TAKEN = 0x10000, ST_DIRECT = 0x20000 };
 #define ST_KIND(s) ((s) & 0xffff0000u)
 #define ST_WORKER(s) ((int)((s) & 0xffffu))
 
-enum { CF_INLINE = 1, CF_JOBFDS = 2, CF_DIRECT = 4 };
+enum { CF_INLINE = 1, CF_JOBFDS = 2, CF_DIRECT = 4, CF_JOB = 8 };
 enum { REC_DATA = 1, REC_PAD = 2 };
 enum { RF_STATUS = 3, RF_MORE = 4, RF_FDS = 8 };
 enum { MSG_TASK = 1, MSG_JOB = 2, MSG_JOBEND = 3, MSG_RESULT_FDS = 4 };
 
 /* ------------------------------------------------------------ shared layout */
 
+/* Every word that one side writes often and the other polls has a cache
+ * line of its own: a line that both write moves between the cores at
+ * each write, and at this scale (a task is about a microsecond) each move
+ * is a noticeable part of the round trip. */
 typedef struct shm_hdr {
   uint64_t magic;
   int32_t nworkers, ncells;
   uint32_t ringmask;
-  uint32_t pad0;
+  uint32_t max_spinners;                 /* idle workers allowed to spin at once (cores) */
   _Atomic uint64_t spin_ns;   /* the spin in force (the caller adapts it) */
   uint64_t arena_bytes;
-  alignas(64) _Atomic uint64_t head;     /* next ring position to take */
+  _Atomic int32_t caller_cpu; /* where the caller last waited (rarely changes) */
+  _Atomic int32_t crowded;    /* other programs compete for the cores (adapt_spin) */
+  alignas(64) _Atomic uint64_t head;     /* next ring position to take (workers) */
   alignas(64) _Atomic uint64_t tail;     /* next ring position to fill (caller) */
-  alignas(64) _Atomic uint32_t task_seq; /* futex: bumped when work arrives */
-  _Atomic uint32_t sleepers;             /* workers asleep on task_seq */
-  _Atomic uint32_t spinners;             /* idle workers spinning: no wake needed */
-  _Atomic uint32_t shutdown;
+  _Atomic uint32_t shutdown;             /* beside tail: an idle worker polls one line */
+  alignas(64) _Atomic uint32_t idle;     /* futex: generation << IDLE_BITS | workers asleep */
+  alignas(64) _Atomic uint32_t spinners; /* idle workers spinning: no wake needed */
+  _Atomic uint64_t spin_cpus;            /* bit cpu % 64: a worker is awake there */
   alignas(64) _Atomic uint32_t parent_waiting; /* the caller sleeps in poll() */
 } shm_hdr;
 
 typedef struct shm_worker {
   alignas(64) _Atomic uint64_t rtail;   /* result ring: written by the worker */
-  _Atomic uint64_t tasks;
-  _Atomic uint64_t busy_ns;
-  _Atomic uint32_t busy;
   alignas(64) _Atomic uint64_t rhead;   /* result ring: written by the caller */
   _Atomic uint32_t rseq;                /* futex: bumped when the caller frees space */
   _Atomic uint32_t rwaiting;            /* the worker sleeps on rseq */
-  _Atomic uint32_t dsent;               /* socket messages sent to this worker */
+  alignas(64) _Atomic uint32_t dsent;   /* socket messages sent to this worker */
+  alignas(64) _Atomic uint64_t tasks;   /* statistics, read by the caller now and then */
+  _Atomic uint64_t busy_ns;
+  _Atomic uint32_t busy;
 } shm_worker;
 
-typedef struct shm_cell {
+/* The sleep word (as in eng_pool.c): a notifier that sees sleepers zeroes
+ * their count and bumps the generation in one compare-and-swap, then
+ * wakes them all; later notifiers see no sleepers and make no system
+ * call, until a worker goes back to sleep. */
+#define IDLE_BITS 12
+#define IDLE_COUNT ((1u << IDLE_BITS) - 1)
+
+/* A cell is four cache lines. What every task needs (state, id, length)
+ * comes first and the payload right after it, so a small task (an apply
+ * of a cached function with a number or two) is one line to move to the
+ * worker; what only tasks with a job or an arena payload need is in the
+ * last 32 bytes. */
+typedef struct shm_cell_head {
   _Atomic uint32_t state;
   uint32_t attempt;
   uint64_t id;
-  uint64_t job;
   double deadline;
-  uint64_t data_off;
   uint32_t len, flags;
-  uint64_t job_off;
-  uint32_t job_len, pad;
 } shm_cell_head;
 
-#define CELL_INLINE (CELL_BYTES - sizeof(shm_cell_head))
+typedef struct shm_cell_ext {
+  uint64_t job;
+  uint64_t data_off;
+  uint64_t job_off;
+  uint32_t job_len, pad;
+} shm_cell_ext;
+
+#define CELL_INLINE (CELL_BYTES - sizeof(shm_cell_head) - sizeof(shm_cell_ext))
 
 typedef struct shm_cell_full {
-  shm_cell_head h;
+  alignas(64) shm_cell_head h;
   char inl[CELL_INLINE];
+  shm_cell_ext x;
 } shm_cell;
+
+_Static_assert(sizeof(shm_cell) == CELL_BYTES, "a cell is CELL_BYTES");
 
 typedef struct rrec {
   uint32_t kind, cell;
@@ -144,11 +170,16 @@ typedef struct sock_msg {
 
 /* ------------------------------------------------------------ caller side */
 
-/* u64 -> i64 map, open addressing with backward-shift deletion. */
+/* u64 -> i64 map, open addressing with backward-shift deletion. A slot's
+ * key, value and mark share a cache line (one line per probe). */
+typedef struct mslot {
+  uint64_t key;
+  int64_t val;
+  uint64_t used;
+} mslot;
+
 typedef struct u64map {
-  uint64_t *keys;
-  int64_t *vals;
-  unsigned char *used;
+  mslot *s;
   size_t cap, count;
 } u64map;
 
@@ -228,6 +259,7 @@ struct eng_procs {
   int next_, capext;
   pjob *jobs;
   int njobs, capjobs;
+  int last_job;        /* index of the job found last */
   jobend *jobends;     /* JOBEND messages not sent yet */
   int njobends, capjobends;
   uint64_t next_id, next_job, next_tag;
@@ -238,6 +270,8 @@ struct eng_procs {
   u64map drop_tags;
   rnode *fin_head, *fin_tail;
   long nfin;
+  rnode *spare;         /* result nodes to reuse (a result each is common) */
+  int nspare;
   uint64_t head_seen;   /* a recent value of hdr->head */
   uint64_t last_death_check;
   uint64_t last_late_check;
@@ -423,34 +457,25 @@ static uint64_t mix64(uint64_t x) {
 
 static int map_grow(u64map *m) {
   size_t cap = m->cap ? m->cap * 2 : 64;
-  u64map n = {calloc(cap, sizeof(uint64_t)), calloc(cap, sizeof(int64_t)), calloc(cap, 1), cap, 0};
-  if (!n.keys || !n.vals || !n.used) {
-    free(n.keys);
-    free(n.vals);
-    free(n.used);
-    return PL_ENOMEM;
-  }
+  mslot *n = calloc(cap, sizeof *n);
+  if (!n) return PL_ENOMEM;
   for (size_t i = 0; i < m->cap; i++) {
-    if (!m->used[i]) continue;
-    size_t j = mix64(m->keys[i]) & (cap - 1);
-    while (n.used[j]) j = (j + 1) & (cap - 1);
-    n.used[j] = 1;
-    n.keys[j] = m->keys[i];
-    n.vals[j] = m->vals[i];
-    n.count++;
+    if (!m->s[i].used) continue;
+    size_t j = mix64(m->s[i].key) & (cap - 1);
+    while (n[j].used) j = (j + 1) & (cap - 1);
+    n[j] = m->s[i];
   }
-  free(m->keys);
-  free(m->vals);
-  free(m->used);
-  *m = n;
+  free(m->s);
+  m->s = n;
+  m->cap = cap;
   return 0;
 }
 
 static int64_t *map_find(u64map *m, uint64_t k) {
-  if (!m->cap) return NULL;
+  if (!m->count) return NULL;
   for (size_t j = mix64(k) & (m->cap - 1);; j = (j + 1) & (m->cap - 1)) {
-    if (!m->used[j]) return NULL;
-    if (m->keys[j] == k) return &m->vals[j];
+    if (!m->s[j].used) return NULL;
+    if (m->s[j].key == k) return &m->s[j].val;
   }
 }
 
@@ -462,40 +487,34 @@ static int map_put(u64map *m, uint64_t k, int64_t v) {
   }
   if ((m->count + 1) * 4 > m->cap * 3 && map_grow(m)) return PL_ENOMEM;
   size_t j = mix64(k) & (m->cap - 1);
-  while (m->used[j]) j = (j + 1) & (m->cap - 1);
-  m->used[j] = 1;
-  m->keys[j] = k;
-  m->vals[j] = v;
+  while (m->s[j].used) j = (j + 1) & (m->cap - 1);
+  m->s[j] = (mslot){k, v, 1};
   m->count++;
   return 0;
 }
 
 static void map_del(u64map *m, uint64_t k) {
-  if (!m->cap) return;
+  if (!m->count) return;
   size_t mask = m->cap - 1, j = mix64(k) & mask;
   for (;; j = (j + 1) & mask) {
-    if (!m->used[j]) return;
-    if (m->keys[j] == k) break;
+    if (!m->s[j].used) return;
+    if (m->s[j].key == k) break;
   }
-  m->used[j] = 0;
+  m->s[j].used = 0;
   m->count--;
   /* Backward shift: move later entries of the cluster into the hole. */
-  for (size_t i = (j + 1) & mask; m->used[i]; i = (i + 1) & mask) {
-    size_t home = mix64(m->keys[i]) & mask;
+  for (size_t i = (j + 1) & mask; m->s[i].used; i = (i + 1) & mask) {
+    size_t home = mix64(m->s[i].key) & mask;
     if (((i - home) & mask) >= ((i - j) & mask)) {
-      m->used[j] = 1;
-      m->keys[j] = m->keys[i];
-      m->vals[j] = m->vals[i];
-      m->used[i] = 0;
+      m->s[j] = m->s[i];
+      m->s[i].used = 0;
       j = i;
     }
   }
 }
 
 static void map_free(u64map *m) {
-  free(m->keys);
-  free(m->vals);
-  free(m->used);
+  free(m->s);
   memset(m, 0, sizeof *m);
 }
 
@@ -572,6 +591,9 @@ typedef struct wctx {
   int ndefer, capdefer;
   eng_procs_out out;
   pid_t parent;
+  uint64_t rhead_seen;  /* a recent value of our result ring's head */
+  uint64_t cpu_bit;     /* our bit in hdr->spin_cpus, 0: none */
+  uint64_t last_handover; /* eng_now_ns() when we last gave our spin away */
 } wctx;
 
 int eng_procs_out_write(eng_procs_out *o, const void *src, size_t n) {
@@ -711,6 +733,18 @@ static void handle_msg(wctx *x, int allow_task) {
   }
 }
 
+/* Wake every worker asleep on the sleep word, if any. */
+static void wake_sleepers(shm_hdr *h) {
+  uint32_t w = atomic_load(&h->idle);
+  while (w & IDLE_COUNT) {
+    uint32_t next = (w & ~IDLE_COUNT) + (1u << IDLE_BITS);
+    if (atomic_compare_exchange_weak(&h->idle, &w, next)) {
+      futex_wake(&h->idle, INT_MAX);
+      return;
+    }
+  }
+}
+
 /* Take a READY cell from the shared ring; -1 when there is none. */
 static int claim(eng_procs *p, int w) {
   shm_hdr *h = p->hdr;
@@ -720,10 +754,16 @@ static int claim(eng_procs *p, int w) {
     if (hd == tl) return -1;
     uint32_t idx = atomic_load_explicit(&p->ring[hd & h->ringmask], memory_order_relaxed);
     if (idx < (uint32_t)p->ncells) {
+      /* No load first: the cell at the head is READY as a rule, and one
+       * compare-and-swap fetches its line once (a load and then a CAS
+       * would fetch it shared, then again to own it). */
       uint32_t want = ST_READY;
-      if (atomic_load_explicit(&p->cells[idx].h.state, memory_order_relaxed) == ST_READY &&
-          atomic_compare_exchange_strong(&p->cells[idx].h.state, &want, ST_TAKEN | (uint32_t)w)) {
+      if (atomic_compare_exchange_strong(&p->cells[idx].h.state, &want, ST_TAKEN | (uint32_t)w)) {
         atomic_compare_exchange_strong(&h->head, &hd, hd + 1);
+        /* More queued behind it: wake the sleepers to help. The caller
+         * wakes nobody while a worker spins (the spinner takes the task),
+         * so a burst would otherwise wait for that one worker. */
+        if (hd + 1 != tl) wake_sleepers(h);
         return (int)idx;
       }
     }
@@ -732,12 +772,15 @@ static int claim(eng_procs *p, int w) {
   }
 }
 
-/* Wait until `need` bytes are free in our result ring. */
+/* Wait until `need` bytes are free in our result ring. The caller's head
+ * is read only when the last value seen says the ring may be full (its
+ * line is the caller's). */
 static void ring_reserve(wctx *x, uint64_t tail, size_t need) {
   shm_worker *ws = &x->p->ws[x->w];
   uint64_t t0 = 0;
+  if (tail + need - x->rhead_seen <= RB_BYTES) return;
   for (;;) {
-    uint64_t hd = atomic_load_explicit(&ws->rhead, memory_order_acquire);
+    uint64_t hd = x->rhead_seen = atomic_load_explicit(&ws->rhead, memory_order_acquire);
     if (tail + need - hd <= RB_BYTES) return;
     if (!t0) t0 = eng_now_ns();
     if (eng_now_ns() - t0 < atomic_load_explicit(&x->p->hdr->spin_ns, memory_order_relaxed)) {
@@ -822,11 +865,11 @@ static void run_task(wctx *x, int idx, int *fds, int nfds) {
   memset(&t, 0, sizeof t);
   t.id = c->h.id;
   t.len = c->h.len;
-  t.data = (c->h.flags & CF_INLINE) ? c->inl : p->arena + c->h.data_off;
-  t.job = c->h.job;
+  t.data = (c->h.flags & CF_INLINE) ? c->inl : p->arena + c->x.data_off;
+  t.job = (c->h.flags & CF_JOB) ? c->x.job : 0;
   if (t.job) {
-    t.jobdata = p->arena + c->h.job_off;
-    t.joblen = c->h.job_len;
+    t.jobdata = p->arena + c->x.job_off;
+    t.joblen = c->x.job_len;
     if (c->h.flags & CF_JOBFDS) {
       wjob *j;
       /* The job's descriptors were sent before this task was queued. */
@@ -876,33 +919,90 @@ static int has_work(wctx *x) {
          atomic_load_explicit(&p->hdr->shutdown, memory_order_relaxed);
 }
 
+/* Our bit in spin_cpus: set while we are awake (spinning or running a
+ * task: either way the caller waiting on this core should let us have
+ * it), cleared when we sleep. Changed only when our core changes, so a
+ * task costs no write to that shared line. */
+static void set_cpu_bit(wctx *x, uint64_t bit) {
+  if (bit == x->cpu_bit) return;
+  shm_hdr *h = x->p->hdr;
+  if (x->cpu_bit) atomic_fetch_and(&h->spin_cpus, ~x->cpu_bit);
+  if (bit) atomic_fetch_or(&h->spin_cpus, bit);
+  x->cpu_bit = bit;
+}
+
 /* Spin, then sleep. While we spin the caller need not wake anyone (a
- * system call per task); the decrement of `spinners` comes before the last
- * look at the queue, and the caller reads it after queueing (Dekker), so a
- * task is never left with every worker asleep. */
+ * system call per task); the decrement of `spinners` comes after we count
+ * ourselves asleep and before the last look at the queue, and the caller
+ * reads the sleep word and `spinners` after queueing (Dekker), so a task
+ * is never left with every worker asleep.
+ *
+ * At most max_spinners idle workers spin (one per core: more would only
+ * take turns on the cores); the others sleep until there is work for them
+ * too (the worker that takes a task from a longer queue wakes them). */
 static void idle_wait(wctx *x) {
   shm_hdr *h = x->p->hdr;
-  uint64_t t0 = eng_now_ns();
-  unsigned k = 0;
-  atomic_fetch_add(&h->spinners, 1);
   uint64_t spin = atomic_load_explicit(&h->spin_ns, memory_order_relaxed);
-  while (eng_now_ns() - t0 < spin) {
-    for (int i = 0; i < 32; i++) {
-      if (has_work(x)) {
-        atomic_fetch_sub(&h->spinners, 1);
-        return;
+  if (atomic_fetch_add(&h->spinners, 1) < h->max_spinners && spin) {
+    uint64_t t0 = eng_now_ns();
+    unsigned k = 0;
+    int found = 0;
+    while (!found && eng_now_ns() - t0 < spin) {
+      /* More processes than cores: let the caller (or a busy worker) run,
+       * at once when the caller waits on this very core (then it cannot
+       * queue the next task, nor see the result, while we spin). The
+       * caller yields to us likewise, when it sees our core's bit. */
+      int cpu = sched_getcpu();
+      set_cpu_bit(x, 1ull << ((unsigned)cpu & 63));
+      if (cpu == atomic_load_explicit(&h->caller_cpu, memory_order_relaxed)) {
+        /* Sharing the caller's core costs two context switches a task,
+         * and the scheduler does not move a process that keeps running
+         * while another core idles. When a worker sleeps (on another
+         * core, as a rule) and no other program wants the cores, hand
+         * over: wake it to spin in our place, and sleep. Not more than
+         * once per HANDOVER_NS per worker, so two workers that share the
+         * caller's core do not hand over to each other without end. */
+        uint64_t now = eng_now_ns();
+        if (now - x->last_handover > HANDOVER_NS &&
+            !atomic_load_explicit(&h->crowded, memory_order_relaxed) &&
+            (atomic_load_explicit(&h->idle, memory_order_relaxed) & IDLE_COUNT)) {
+          x->last_handover = now;
+          wake_sleepers(h);
+          break;
+        }
+        sched_yield();
+      } else if ((++k & 7) == 0) {
+        sched_yield();
       }
-      cpu_relax();
+      for (int i = 0; i < 32 && !found; i++) {
+        found = has_work(x);
+        cpu_relax();
+      }
     }
-    /* More processes than cores: let the caller (or a busy worker) run. */
-    if ((++k & 7) == 0) sched_yield();
+    if (found) {
+      atomic_fetch_sub(&h->spinners, 1);
+      return;
+    }
   }
-  uint32_t seq = atomic_load(&h->task_seq);
-  atomic_fetch_add(&h->sleepers, 1);
+  set_cpu_bit(x, 0);
+  uint32_t seen = atomic_fetch_add(&h->idle, 1) + 1;
   atomic_fetch_sub(&h->spinners, 1);
-  if (!has_work(x) && futex_wait(&h->task_seq, seq, 1.0) < 0 && errno == ETIMEDOUT)
-    check_parent(x);
-  atomic_fetch_sub(&h->sleepers, 1);
+  atomic_thread_fence(memory_order_seq_cst);
+  for (;;) {
+    if (has_work(x)) break;
+    uint32_t cur = atomic_load(&h->idle);
+    if ((cur >> IDLE_BITS) != (seen >> IDLE_BITS)) break; /* a notifier woke us */
+    /* Another worker counting itself in changes the word too: then the
+     * call returns at once and we look again. */
+    if (futex_wait(&h->idle, cur, 1.0) < 0 && errno == ETIMEDOUT) {
+      check_parent(x);
+      break;
+    }
+  }
+  /* A new generation means a notifier zeroed the count, us included. */
+  uint32_t w = atomic_load(&h->idle);
+  while ((w >> IDLE_BITS) == (seen >> IDLE_BITS))
+    if (atomic_compare_exchange_weak(&h->idle, &w, w - 1)) break;
 }
 
 static void worker_main(eng_procs *p, int w, int sock) {
@@ -945,6 +1045,27 @@ static int spawn_worker(eng_procs *p, int w);
 static void recover(eng_procs *p, int w, int status);
 static void check_deaths(eng_procs *p);
 
+#define SPARE_MAX 64
+
+static rnode *node_new(eng_procs *p) {
+  rnode *n = p->spare;
+  if (!n) return calloc(1, sizeof *n);
+  p->spare = n->next;
+  p->nspare--;
+  memset(n, 0, sizeof *n);
+  return n;
+}
+
+static void node_free(eng_procs *p, rnode *n) {
+  if (p->nspare >= SPARE_MAX) {
+    free(n);
+    return;
+  }
+  n->next = p->spare;
+  p->spare = n;
+  p->nspare++;
+}
+
 static void fin_push(eng_procs *p, rnode *n) {
   n->next = NULL;
   n->prev = p->fin_tail;
@@ -968,8 +1089,16 @@ static void flush_jobends(eng_procs *p);
 static void wake_workers(eng_procs *p, int all);
 
 static pjob *job_find(eng_procs *p, uint64_t id, int *index) {
+  /* Consecutive tasks have the same job as a rule (a map's, or an apply's
+   * function): look there first. */
+  int last = p->last_job;
+  if (last < p->njobs && p->jobs[last].id == id) {
+    if (index) *index = last;
+    return &p->jobs[last];
+  }
   for (int i = 0; i < p->njobs; i++)
     if (p->jobs[i].id == id) {
+      p->last_job = i;
       if (index) *index = i;
       return &p->jobs[i];
     }
@@ -981,7 +1110,7 @@ static pjob *job_find(eng_procs *p, uint64_t id, int *index) {
 static void finish_cell(eng_procs *p, int idx, int status, char *data, size_t len, int *fds,
                         int nfds, int worker) {
   pcell *pc = &p->pc[idx];
-  rnode *n = calloc(1, sizeof *n);
+  rnode *n = node_new(p);
   if (!data) {
     data = malloc(len + 1);
     if (data) data[0] = 0;
@@ -989,7 +1118,7 @@ static void finish_cell(eng_procs *p, int idx, int status, char *data, size_t le
   }
   if (!n || !data) {
     /* Nowhere to put it: the task is lost, but the cell must not be. */
-    free(n);
+    if (n) node_free(p, n);
     free(data);
     for (int i = 0; i < nfds; i++) close(fds[i]);
     n = NULL;
@@ -1015,11 +1144,11 @@ static void finish_cell(eng_procs *p, int idx, int status, char *data, size_t le
     if (map_find(&p->drop_ids, pc->id) || map_find(&p->drop_tags, pc->tag)) {
       map_del(&p->drop_ids, pc->id);
       eng_procs_result_clear(&n->r);
-      free(n);
+      node_free(p, n);
       n = NULL;
     } else if (map_put(&p->fin, pc->id, (int64_t)(intptr_t)n)) {
       eng_procs_result_clear(&n->r);
-      free(n);
+      node_free(p, n);
       n = NULL;
     } else {
       fin_push(p, n);
@@ -1046,7 +1175,11 @@ static void finish_cell(eng_procs *p, int idx, int status, char *data, size_t le
       job_release_if_done(p, ji);
     }
   }
-  memset(pc, 0, sizeof *pc);
+  /* The rest of the entry is set afresh by eng_procs_submit. */
+  pc->used = 0;
+  pc->alen = 0;
+  pc->job = 0;
+  pc->nfds = 0;
   pc->direct = -1;
   atomic_store_explicit(&p->cells[idx].h.state, ST_FREE, memory_order_release);
   p->freecells[p->nfree++] = idx;
@@ -1102,11 +1235,11 @@ static int collect_worker(eng_procs *p, int w) {
     const char *src = rb + off + sizeof r;
     int more = (r.flags & RF_MORE) != 0;
     if (!more && as->len == 0) {
+      /* Copied out: the space is given back once, after the batch (a
+       * store per record would move the line to us and back each time). */
       char *d = malloc((size_t)r.len + 1);
       if (d) memcpy(d, src, r.len);
-      /* Free the ring space before the (possibly slow) delivery. */
       hd += align_up(sizeof r + r.len, 8);
-      atomic_store_explicit(&ws->rhead, hd, memory_order_release);
       deliver(p, w, &r, d, d ? r.len : 0);
       got++;
       continue;
@@ -1195,7 +1328,9 @@ static void check_late(eng_procs *p) {
  * while one that sleeps is woken ahead of them. So every 20 ms the caller
  * looks at how many tasks the system has runnable (/proc/loadavg), and if
  * others than ours compete for the cores it spins only briefly (2 us),
- * workers included. */
+ * workers included. Whether others run at all (`crowded`) also tells a
+ * worker spinning on the caller's core whether another core is free for
+ * it (idle_wait). */
 static void adapt_spin(eng_procs *p, uint64_t now) {
   if (now - p->last_load_check < 20000000 || p->spin_cfg <= 2000) return;
   p->last_load_check = now;
@@ -1209,9 +1344,14 @@ static void adapt_spin(eng_procs *p, uint64_t now) {
   double l1, l5, l15;
   int running, total;
   if (sscanf(buf, "%lf %lf %lf %d/%d", &l1, &l5, &l15, &running, &total) != 5) return;
-  int ours = 1 + (int)atomic_load(&p->hdr->spinners);
-  for (int w = 0; w < p->n; w++) ours += (int)atomic_load_explicit(&p->ws[w].busy, memory_order_relaxed);
-  uint64_t spin = running > p->cores && running > ours ? 2000 : p->spin_cfg;
+  /* Ours: the caller and every worker not asleep (spinning, running a
+   * task, or still starting: a new worker's first milliseconds are busy). */
+  int asleep = (int)(atomic_load(&p->hdr->idle) & IDLE_COUNT);
+  int ours = 1 + (p->n > asleep ? p->n - asleep : 0);
+  int crowded = running > ours;
+  if (crowded != atomic_load_explicit(&p->hdr->crowded, memory_order_relaxed))
+    atomic_store_explicit(&p->hdr->crowded, crowded, memory_order_relaxed);
+  uint64_t spin = running > p->cores && crowded ? 2000 : p->spin_cfg;
   if (spin != p->spin_ns) {
     p->spin_ns = spin;
     atomic_store_explicit(&p->hdr->spin_ns, spin, memory_order_relaxed);
@@ -1238,7 +1378,10 @@ static int wait_until(eng_procs *p, cond_fn cond, void *arg, double timeout_s) {
       if (cond(p, arg)) return 0;
     }
     /* Spin: results of short tasks arrive within microseconds. */
-    uint64_t t0 = now;
+    int cpu = sched_getcpu();
+    if (cpu != atomic_load_explicit(&p->hdr->caller_cpu, memory_order_relaxed))
+      atomic_store_explicit(&p->hdr->caller_cpu, cpu, memory_order_relaxed);
+    uint64_t t0 = now, mybit = 1ull << ((unsigned)cpu & 63);
     int hit = 0;
     unsigned k = 0;
     while (eng_now_ns() - t0 < p->spin_ns) {
@@ -1248,8 +1391,11 @@ static int wait_until(eng_procs *p, cond_fn cond, void *arg, double timeout_s) {
       if (hit) break;
       cpu_relax();
       /* The worker we wait for may share our core (more processes than
-       * cores): give it the core now and then rather than spin it out. */
-      if ((++k & 63) == 0) sched_yield();
+       * cores): give it the core, at once when a worker is awake here (it
+       * may be the one to take our task or to run it), else now and then. */
+      if ((++k & 63) == 0 ||
+          ((k & 7) == 0 && (atomic_load_explicit(&p->hdr->spin_cpus, memory_order_relaxed) & mybit)))
+        sched_yield();
     }
     if (hit) continue;
     /* Sleep. */
@@ -1287,10 +1433,15 @@ static int wait_until(eng_procs *p, cond_fn cond, void *arg, double timeout_s) {
 
 /* ---- recovery ---- */
 
+/* After queueing (seq_cst store of the tail): wake the sleepers, unless
+ * none sleeps or (all == 0) a spinning worker will take the task. The
+ * common case reads one line that nobody writes and makes no call. */
 static void wake_workers(eng_procs *p, int all) {
-  atomic_fetch_add(&p->hdr->task_seq, 1);
-  if (!all && atomic_load(&p->hdr->spinners) > 0) return; /* one of them takes it */
-  if (atomic_load(&p->hdr->sleepers) > 0) futex_wake(&p->hdr->task_seq, all ? 1 << 30 : 1);
+  shm_hdr *h = p->hdr;
+  if (!(atomic_load(&h->idle) & IDLE_COUNT)) return;
+  /* One of them takes it (and wakes the others if more are queued). */
+  if (!all && atomic_load(&h->spinners) > 0) return;
+  wake_sleepers(h);
 }
 
 static int send_to_worker(eng_procs *p, int w, const sock_msg *m, const int *fds, int nfds);
@@ -1380,6 +1531,8 @@ static void recover(eng_procs *p, int w, int status) {
   }
   s->kill_reason[0] = 0;
   pid_t dead = s->pid;
+  /* Its bit may stay set: clear them all (the others set theirs again). */
+  atomic_store(&p->hdr->spin_cpus, 0);
   atomic_fetch_sub(&live_children, 1);
   if (s->pidfd >= 0) close(s->pidfd);
   s->pidfd = -1;
@@ -1680,6 +1833,8 @@ int eng_procs_new(const eng_procs_opts *o, eng_procs_fn fn, void *ctx, eng_procs
   p->hdr->ncells = cells;
   p->hdr->ringmask = ringcap - 1;
   atomic_store(&p->hdr->spin_ns, p->spin_ns);
+  p->hdr->max_spinners = (uint32_t)p->cores;
+  atomic_store(&p->hdr->caller_cpu, -1);
   p->hdr->arena_bytes = arena;
 
   p->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -1786,6 +1941,11 @@ void eng_procs_free(eng_procs *p) {
     for (int w = 0; w < p->n; w++) free(p->w[w].as.data);
   if (p->hdr) munmap(p->hdr, p->shm_bytes);
   if (p->efd >= 0) close(p->efd);
+  while (p->spare) {
+    rnode *n = p->spare;
+    p->spare = n->next;
+    free(n);
+  }
   map_free(&p->out);
   map_free(&p->fin);
   map_free(&p->tags);
@@ -1921,13 +2081,15 @@ int eng_procs_submit(eng_procs *p, const eng_procs_sub *s, double timeout_s, uin
   c->h.deadline = s->deadline;
   c->h.len = (uint32_t)s->len;
   c->h.flags = 0;
-  c->h.job = s->job;
   if (s->job) {
     pjob *j = &p->jobs[ji];
     j->refs++;
-    c->h.job_off = j->off;
-    c->h.job_len = (uint32_t)j->len;
-    if (j->nfds) c->h.flags |= CF_JOBFDS;
+    /* Written only when they change: the line then stays in the cache of
+     * the worker that ran the cell's last task (the same job, as a rule). */
+    if (c->x.job != s->job) c->x.job = s->job;
+    if (c->x.job_off != j->off) c->x.job_off = j->off;
+    if (c->x.job_len != (uint32_t)j->len) c->x.job_len = (uint32_t)j->len;
+    c->h.flags |= CF_JOB | (j->nfds ? CF_JOBFDS : 0);
   }
   if (s->len <= CELL_INLINE) {
     c->h.flags |= CF_INLINE;
@@ -1935,7 +2097,7 @@ int eng_procs_submit(eng_procs *p, const eng_procs_sub *s, double timeout_s, uin
   } else {
     pc->aoff = aoff;
     pc->alen = s->len;
-    c->h.data_off = aoff;
+    c->x.data_off = aoff;
     memcpy(p->arena + aoff, s->data, s->len);
   }
   p->st.submitted++;
@@ -1965,7 +2127,7 @@ static void take(eng_procs *p, rnode *n, eng_procs_result *out) {
   int64_t *c = map_find(&p->tags, n->r.tag);
   if (c && --*c <= 0) map_del(&p->tags, n->r.tag);
   *out = n->r;
-  free(n);
+  node_free(p, n);
 }
 
 int eng_procs_wait(eng_procs *p, uint64_t id, double timeout_s, eng_procs_result *out) {

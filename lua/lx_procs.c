@@ -20,10 +20,14 @@
  * itself, as joblib does), and the worker unpacks it before the call.
  *
  * Payloads:
- *   apply  'A' flags u32 fnlen u64 fnhash, the function's record, args
- *   chunk  'M' flags i64 begin, a table of the chunk's items
+ *   apply  'A' flags u32 fnlen u64 fnhash, the function's record, args;
+ *          fnlen 0 (what the pool sends): the record is the task's job,
+ *          made once per function and pool, so a small task is a few
+ *          bytes and a worker that has loaded the function never reads it
+ *   chunk  'M' flags i64 begin, the chunk's items: as values (PF_FLAT,
+ *          chunks of at most FLAT_MAX items), else one table
  *   job    flags, the function's record, the map's extra arguments
- * A chunk's result is i64 begin and one table of results.
+ * A chunk's result is i64 begin and the results, as the items came.
  *
  * Errors raised in a worker come back with its message and traceback and
  * are raised again in the caller with "(worker 1, pid 42)" added; a task
@@ -59,18 +63,20 @@
 #define IMAP_MT "parlab.procs.imap"
 #define IPC_MT "parlab.procs.ipc"
 #define PROC_MT "parlab.procs.process"
-#define FNBYTES_KEY "parlab.procs.fnbytes"   /* weak: function -> its record */
-#define FNCACHE_KEY "parlab.procs.fncache"   /* worker: hash -> function */
-#define JOB_KEY "parlab.procs.job"           /* worker: the current map job */
 #define MMAPS_KEY "parlab.procs.mmaps"       /* weak: memmap array -> info */
 #define DEFAULT_KEY "parlab.procs.default"
 #define MARK_IPC "__parlab_ipc"
 #define MARK_MMAP "__parlab_mmap"
 #define FNCACHE_MAX 256
+#define FLAT_MAX 64 /* chunks up to this many items travel without a table */
+#define FJOB_SLOTS 64 /* functions per pool kept in shared memory (a power of 2) */
 
-enum { PF_PACKED = 1 };
+enum { PF_PACKED = 1, PF_FLAT = 2 };
 
 /* ------------------------------------------------------------ helpers */
+
+/* Registry key (by address): weak table function -> its record. */
+static const char FNBYTES_KEY;
 
 static int p_error(lua_State *L, const char *fmt, ...) {
   va_list ap;
@@ -698,46 +704,60 @@ static int fail_out(eng_procs_out *out, char *err) {
   return 1;
 }
 
-/* Serialize the values at [first, last] of W as the result. */
-static int write_results(lua_State *W, int first, int last, eng_procs_out *out, const char *what1) {
-  lx_buf b;
-  lx_buf_init(&b);
+/* The worker's result buffer, kept from task to task (a small result
+ * then costs no allocation). */
+static lx_buf WOUT;
+
+/* Serialize the values at [first, last] of W as the result, after plen
+ * bytes of prefix (a chunk's first index). Messages number the values
+ * from base + 1. */
+static int write_results(lua_State *W, int first, int last, eng_procs_out *out, const char *what1,
+                         long base, const void *prefix, size_t plen) {
+  lx_buf *b = &WOUT;
+  lx_buf_reset(b);
   char *err = NULL;
   for (int i = first; i <= last; i++) {
     /* The label is built only for the message (snprintf per value costs
      * as much as the rest of a small result). */
-    if (lx_serialize(W, i, LX_SER_PROCESS, what1, &b, &err)) {
+    if (lx_serialize(W, i, LX_SER_PROCESS, what1, b, &err)) {
       char what[40];
-      snprintf(what, sizeof what, "%s %d", what1, i - first + 1);
+      snprintf(what, sizeof what, "%s %ld", what1, base + (i - first) + 1);
       free(err);
       err = NULL;
       lx_buf tmp;
       lx_buf_init(&tmp);
       lx_serialize(W, i, LX_SER_PROCESS, what, &tmp, &err);
       lx_buf_free(&tmp);
-      lx_buf_free(&b);
+      lx_buf_reset(b);
       return fail_out(out, err);
     }
   }
-  int rc = eng_procs_out_write(out, b.data, b.len);
-  if (!rc && b.nfds) rc = eng_procs_out_fds(out, b.fds, b.nfds);
-  lx_buf_free(&b);
+  int rc = plen ? eng_procs_out_write(out, prefix, plen) : 0;
+  if (!rc) rc = eng_procs_out_write(out, b->data, b->len);
+  if (!rc && b->nfds) rc = eng_procs_out_fds(out, b->fds, b->nfds);
+  lx_buf_reset(b);
   if (rc) return fail_out(out, lx_strdup_printf("engine.procs: cannot send the result: %s",
                                                 pl_strerror(rc)));
   return 0;
 }
 
+/* The worker's caches live in its registry under these addresses (light
+ * userdata keys: no string to hash per task). */
+static const char FNCACHE_KEY, JOB_KEY;
+static int fncache_count;    /* functions in the cache */
+static uint64_t job_loaded;  /* the job whose table is under JOB_KEY (0: none) */
+static int job_nargs;
+
 /* Push the function of an apply payload, loading it once per worker. */
 static int push_fn(lua_State *W, uint64_t hash, const char *rec, size_t len, char **err) {
-  lua_getfield(W, LUA_REGISTRYINDEX, FNCACHE_KEY);
-  if (!lua_istable(W, -1)) {
+  if (lua_rawgetp(W, LUA_REGISTRYINDEX, &FNCACHE_KEY) != LUA_TTABLE) {
     lua_pop(W, 1);
     lua_newtable(W);
     lua_pushvalue(W, -1);
-    lua_setfield(W, LUA_REGISTRYINDEX, FNCACHE_KEY);
+    lua_rawsetp(W, LUA_REGISTRYINDEX, &FNCACHE_KEY);
+    fncache_count = 0;
   }
-  lua_pushinteger(W, (lua_Integer)hash);
-  if (lua_rawget(W, -2) == LUA_TFUNCTION) {
+  if (lua_rawgeti(W, -1, (lua_Integer)hash) == LUA_TFUNCTION) {
     lua_remove(W, -2);
     return 0;
   }
@@ -750,22 +770,15 @@ static int push_fn(lua_State *W, uint64_t hash, const char *rec, size_t len, cha
     return -1;
   }
   /* A bounded cache: forget everything now and then. */
-  lua_Integer count = 0;
-  lua_getfield(W, -2, "n");
-  count = lua_tointeger(W, -1) + 1;
-  lua_pop(W, 1);
-  if (count > FNCACHE_MAX) {
+  if (++fncache_count > FNCACHE_MAX) {
     lua_newtable(W);
     lua_pushvalue(W, -1);
-    lua_setfield(W, LUA_REGISTRYINDEX, FNCACHE_KEY);
+    lua_rawsetp(W, LUA_REGISTRYINDEX, &FNCACHE_KEY);
     lua_replace(W, -3);
-    count = 1;
+    fncache_count = 1;
   }
-  lua_pushinteger(W, count);
-  lua_setfield(W, -3, "n");
-  lua_pushinteger(W, (lua_Integer)hash);
-  lua_pushvalue(W, -2);
-  lua_rawset(W, -4);
+  lua_pushvalue(W, -1);
+  lua_rawseti(W, -3, (lua_Integer)hash);
   lua_remove(W, -2);
   return 0;
 }
@@ -780,8 +793,12 @@ static int run_apply(lua_State *W, eng_procs_task *t, eng_procs_out *out) {
   memcpy(&fnlen, d + 4, 4);
   memcpy(&hash, d + 8, 8);
   if (fnlen > t->len - 16) return fail_out(out, lx_strdup("engine.procs: malformed task"));
+  /* fnlen 0: the function's record is the task's job. */
+  const char *rec = fnlen ? d + 16 : t->jobdata;
+  size_t reclen = fnlen ? fnlen : t->joblen;
+  if (!rec) return fail_out(out, lx_strdup("engine.procs: malformed task"));
   int top = lua_gettop(W);
-  if (push_fn(W, hash, d + 16, fnlen, &err)) {
+  if (push_fn(W, hash, rec, reclen, &err)) {
     for (int i = 0; i < t->nfds; i++) {
       close(t->fds[i]);
       t->fds[i] = -1;
@@ -803,20 +820,17 @@ static int run_apply(lua_State *W, eng_procs_task *t, eng_procs_out *out) {
     lua_settop(W, top);
     return fail_out(out, err);
   }
-  int rc = write_results(W, top + 1, lua_gettop(W), out, "result");
+  int rc = write_results(W, top + 1, lua_gettop(W), out, "result", 0, NULL, 0);
   lua_settop(W, top);
   return rc;
 }
 
-/* The job table of a map in W's registry: { id, fn, args... }. */
+/* Push the job table of a map, { fn, args... }, loaded once per job. */
 static int load_job(lua_State *W, eng_procs_task *t, char **err) {
-  if (lua_getfield(W, LUA_REGISTRYINDEX, JOB_KEY) == LUA_TTABLE) {
-    lua_getfield(W, -1, "id");
-    int same = (uint64_t)lua_tointeger(W, -1) == t->job;
-    lua_pop(W, 1);
-    if (same) return 0;
+  if (job_loaded == t->job && job_loaded) {
+    lua_rawgetp(W, LUA_REGISTRYINDEX, &JOB_KEY);
+    return 0;
   }
-  lua_pop(W, 1);
   const char *jd = t->jobdata;
   if (t->joblen < 1) {
     *err = lx_strdup("engine.procs: malformed job");
@@ -836,7 +850,7 @@ static int load_job(lua_State *W, eng_procs_task *t, char **err) {
     fds[nfds++] = d;
   }
   int top = lua_gettop(W);
-  lua_createtable(W, 8, 2);
+  lua_createtable(W, 8, 0);
   int nv = lx_deserialize(W, jd + 1, t->joblen - 1, LX_SER_PROCESS, fds, nfds, err);
   if (nv < 1) {
     lua_settop(W, top);
@@ -848,12 +862,10 @@ static int load_job(lua_State *W, eng_procs_task *t, char **err) {
     return -1;
   }
   for (int k = nv; k >= 1; k--) lua_rawseti(W, top + 1, k);
-  lua_pushinteger(W, nv - 1);
-  lua_setfield(W, top + 1, "nargs");
-  lua_pushinteger(W, (lua_Integer)t->job);
-  lua_setfield(W, top + 1, "id");
-  lua_setfield(W, LUA_REGISTRYINDEX, JOB_KEY);
-  lua_getfield(W, LUA_REGISTRYINDEX, JOB_KEY);
+  lua_pushvalue(W, top + 1);
+  lua_rawsetp(W, LUA_REGISTRYINDEX, &JOB_KEY);
+  job_loaded = t->job;
+  job_nargs = nv - 1;
   return 0;
 }
 
@@ -862,39 +874,45 @@ static int run_chunk(lua_State *W, eng_procs_task *t, eng_procs_out *out) {
   char *err = NULL;
   int top = lua_gettop(W);
   if (t->len < 10 || !t->job) return fail_out(out, lx_strdup("engine.procs: malformed chunk"));
+  int flat = (unsigned char)d[1] & PF_FLAT;
   int64_t begin;
   memcpy(&begin, d + 2, 8);
   if (load_job(W, t, &err)) return fail_out(out, err);
   int job = lua_gettop(W);
-  lua_getfield(W, job, "nargs");
-  int nargs = (int)lua_tointeger(W, -1);
-  lua_pop(W, 1);
+  int nargs = job_nargs;
   int n = lx_deserialize(W, d + 10, t->len - 10, LX_SER_PROCESS, t->fds, t->nfds, &err);
   for (int i = 0; i < t->nfds; i++) t->fds[i] = -1;
-  if (n != 1 || !lua_istable(W, -1)) {
+  if (flat ? n < 1 || n > FLAT_MAX : n != 1 || !lua_istable(W, -1)) {
     lua_settop(W, top);
     return fail_out(out, err ? err : lx_strdup("engine.procs: malformed chunk"));
   }
-  int items = lua_gettop(W);
-  lua_Integer count = luaL_len(W, items);
-  lua_createtable(W, (int)(count < 1 << 20 ? count : 1 << 20), 0);
-  int res = lua_gettop(W);
-  if (!lua_checkstack(W, nargs + 8)) {
+  /* Flat: the items are the n values above the job; else one table. */
+  int items = job + 1;
+  lua_Integer count = flat ? n : luaL_len(W, items);
+  int res = 0;
+  if (!flat) {
+    lua_createtable(W, (int)(count < 1 << 20 ? count : 1 << 20), 0);
+    res = lua_gettop(W);
+  }
+  if (!lua_checkstack(W, nargs + 8 + (flat ? n : 0))) {
     lua_settop(W, top);
     return fail_out(out, lx_strdup("engine.procs: too many arguments"));
   }
   for (lua_Integer i = 1; i <= count; i++) {
     lua_rawgeti(W, job, 1);
-    lua_rawgeti(W, items, i);
+    if (flat) lua_pushvalue(W, items + (int)i - 1);
+    else lua_rawgeti(W, items, i);
     for (int a = 0; a < nargs; a++) lua_rawgeti(W, job, 2 + a);
     if (lx_pcall(W, 1 + nargs, 1, &err)) {
       lua_settop(W, top);
       return fail_out(out, err);
     }
-    lua_rawseti(W, res, i);
+    if (!flat) lua_rawseti(W, res, i);
   }
-  eng_procs_out_write(out, &begin, sizeof begin);
-  int rc = write_results(W, res, res, out, "the results of items");
+  /* Flat: the results are the values above the items, sent as values. */
+  int first = flat ? items + n : res, last = flat ? items + 2 * n - 1 : res;
+  int rc = write_results(W, first, last, out, flat ? "the result of item" : "the results of items",
+                         flat ? (long)begin : 0, &begin, sizeof begin);
   lua_settop(W, top);
   return rc;
 }
@@ -903,17 +921,25 @@ static int lua_task(void *ctx, eng_procs_task *t, eng_procs_out *out) {
   (void)ctx;
   char *err = NULL;
   if (wl_open(&err)) return fail_out(out, err);
-  double left = t->deadline > 0 ? t->deadline - eng_now() : 0;
-  if (t->deadline > 0 && left < 1e-3) left = 1e-3;
-  lx_set_deadline(WL, left);
   if (t->len < 1) return fail_out(out, lx_strdup("engine.procs: empty task"));
+  /* The time limit's hook is set only for a task that has one (and taken
+   * off after it): without one, the interpreter runs hook-free. */
+  static int timed;
+  if (t->deadline > 0) {
+    double left = t->deadline - eng_now();
+    lx_set_deadline(WL, left < 1e-3 ? 1e-3 : left);
+    timed = 1;
+  }
   int rc, had_fds = t->nfds > 0;
   switch (((const char *)t->data)[0]) {
   case 'A': rc = run_apply(WL, t, out); break;
   case 'M': rc = run_chunk(WL, t, out); break;
   default: rc = fail_out(out, lx_strdup("engine.procs: unknown task"));
   }
-  lx_set_deadline(WL, 0);
+  if (timed) {
+    lx_set_deadline(WL, 0);
+    timed = 0;
+  }
   /* Arrays the task received hold mappings and descriptors, which the
    * collector does not see as memory: let it find them soon. */
   if (had_fds) lua_gc(WL, LUA_GCSTEP, 0);
@@ -922,15 +948,31 @@ static int lua_task(void *ctx, eng_procs_task *t, eng_procs_out *out) {
 
 /* ------------------------------------------------------------ pools */
 
+typedef struct fjob { uint64_t hash, job; } fjob;
+
 typedef struct lx_pool {
   eng_procs *p;
   int n;
   int closed;
   pbuf scratch; /* payloads are built here (the engine copies them) */
+  lx_buf ser;   /* arguments and items are serialized here */
+  /* Functions given to apply and submit, each a job (its bytes are in
+   * shared memory once, not in every task): by hash, direct-mapped. */
+  fjob fjobs[FJOB_SLOTS];
 } lx_pool;
 
+/* The pool metatable, also under this address: checking a pool argument
+ * on every call is then one pointer comparison, not a lookup by name. */
+static const char POOL_MT_KEY;
+
 static lx_pool *check_pool(lua_State *L, int i) {
-  lx_pool *u = luaL_checkudata(L, i, POOL_MT);
+  lx_pool *u = NULL;
+  if (lua_getmetatable(L, i)) {
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &POOL_MT_KEY);
+    if (lua_rawequal(L, -1, -2)) u = lua_touserdata(L, i);
+    lua_pop(L, 2);
+  }
+  if (!u) u = luaL_checkudata(L, i, POOL_MT); /* raises the usual message */
   if (!u->p) p_error(L, "engine.procs: the pool has been terminated");
   if (u->closed) p_error(L, "engine.procs: the pool has been closed");
   return u;
@@ -942,6 +984,7 @@ static int pool_gc(lua_State *L) {
   u->p = NULL;
   free(u->scratch.d);
   memset(&u->scratch, 0, sizeof u->scratch);
+  lx_buf_free(&u->ser);
   return 0;
 }
 
@@ -995,7 +1038,7 @@ static int p_default(lua_State *L) {
 /* The function's record (hash + 'L' dump), cached per function. Raises
  * the pickling refusal with the argument's number. */
 static const char *fn_record(lua_State *L, int idx, const char *fname, int argno, size_t *len) {
-  lua_getfield(L, LUA_REGISTRYINDEX, FNBYTES_KEY);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &FNBYTES_KEY);
   lua_pushvalue(L, idx);
   if (lua_rawget(L, -2) == LUA_TSTRING) {
     const char *s = lua_tolstring(L, -1, len);
@@ -1062,33 +1105,47 @@ static uint64_t submit_apply(lua_State *L, lx_pool *u, int fi, const char *fname
   int packed = pack_args(L, fi + 1, top);
   size_t rlen;
   const char *rec = fn_record(L, fi, fname, 1, &rlen);
-  lx_buf b;
-  lx_buf_init(&b);
-  ser_args(L, &b, fi + 1, top, 2, fname);
+  uint64_t hash;
+  memcpy(&hash, rec, 8);
+  int rc;
+  /* The function goes as a job, made the first time it is sent: a task
+   * then carries its hash and arguments only, a few bytes, and a worker
+   * that has loaded the function (by that hash) never reads its bytes. */
+  fjob *fj = &u->fjobs[hash & (FJOB_SLOTS - 1)];
+  if (!fj->job || fj->hash != hash) {
+    if (fj->job) eng_procs_job_free(u->p, fj->job); /* released after its tasks */
+    fj->job = 0;
+    uint64_t job;
+    rc = eng_procs_job_new(u->p, rec + 8, rlen - 8, NULL, 0, &job);
+    if (rc == PL_EINVAL) p_error(L, "%s: the function is too large to send", fname);
+    if (rc) p_error(L, "%s: %s", fname, rc == PL_EIO ? "the pool is broken" : pl_strerror(rc));
+    fj->hash = hash;
+    fj->job = job;
+  }
+  lx_buf *b = &u->ser;
+  lx_buf_reset(b);
+  ser_args(L, b, fi + 1, top, 2, fname);
   pbuf *pbp = &u->scratch, pb;
   pbp->len = 0;
   char hdr[16] = {'A', (char)(packed ? PF_PACKED : 0)};
-  uint32_t fl = (uint32_t)(rlen - 8);
-  memcpy(hdr + 4, &fl, 4);
-  memcpy(hdr + 8, rec, 8);
-  int rc = pb_put(pbp, hdr, 16);
-  if (!rc) rc = pb_put(pbp, rec + 8, rlen - 8);
-  if (!rc && b.len) rc = pb_put(pbp, b.data, b.len);
+  memcpy(hdr + 8, &hash, 8);
+  rc = pb_put(pbp, hdr, 16);
+  if (!rc && b->len) rc = pb_put(pbp, b->data, b->len);
   pb = *pbp;
   if (rc) {
-    lx_buf_free(&b);
+    lx_buf_reset(b);
     p_error(L, "%s: out of memory", fname);
   }
-  if (b.nfds > ENG_PROCS_MAX_FDS) {
-    lx_buf_free(&b);
+  if (b->nfds > ENG_PROCS_MAX_FDS) {
+    lx_buf_reset(b);
     p_error(L, "%s: too many engine arrays in one task (at most %d)", fname, ENG_PROCS_MAX_FDS);
   }
-  eng_procs_sub s = {.data = pb.d, .len = pb.len, .fds = b.fds, .nfds = b.nfds,
-                     .deadline = deadline_abs(L)};
+  eng_procs_sub s = {.data = pb.d, .len = pb.len, .fds = b->fds, .nfds = b->nfds,
+                     .job = fj->job, .deadline = deadline_abs(L)};
   uint64_t id = 0;
   rc = eng_procs_submit(u->p, &s, wait_budget(L), &id);
-  *keep = b.nfds > 0;
-  lx_buf_free(&b);
+  *keep = b->nfds > 0;
+  lx_buf_reset(b);
   if (rc == PL_ETIMEOUT) p_error(L, "%s: time limit exceeded while waiting for room in the queue", fname);
   if (rc == PL_EINVAL) p_error(L, "%s: the task is too large (%d bytes): pass bulk data in engine arrays", fname, (int)s.len);
   if (rc) p_error(L, "%s: %s", fname, rc == PL_EIO ? "the pool is broken" : pl_strerror(rc));
@@ -1381,63 +1438,90 @@ static int imap_gc(lua_State *L) {
   return 0;
 }
 
-/* Queue chunks while there is room (never blocks). ui: uservalue. */
+/* Raise the refusal of an item (or a chunk's items) with its numbers. */
+static void item_refused(lua_State *L, lx_imap *m, int idx, long b, long e) {
+  lx_buf lb;
+  lx_buf_init(&lb);
+  char what[48], *err = NULL;
+  if (e - b == 1) snprintf(what, sizeof what, "item %ld", b + 1);
+  else snprintf(what, sizeof what, "items %ld..%ld", b + 1, e);
+  lx_serialize(L, idx, LX_SER_PROCESS, what, &lb, &err);
+  lx_buf_free(&lb);
+  lx_buf_reset(&m->pool->ser);
+  imap_finish(L, m);
+  luaL_where(L, 2);
+  lua_pushfstring(L, "%s: %s", m->fname, err ? err : "cannot copy an item");
+  free(err);
+  lua_concat(L, 2);
+  lua_error(L);
+}
+
+/* Push item i (0-based) of the items at `items`. */
+static void push_item(lua_State *L, int items, eng_array *arr, long i) {
+  if (arr) {
+    double v = eng_array_get(arr, i);
+    if (eng_array_dtype(arr) == ENG_I64) lua_pushinteger(L, (lua_Integer)v);
+    else lua_pushnumber(L, v);
+  } else {
+    lua_rawgeti(L, items, (lua_Integer)i + 1);
+  }
+}
+
+/* Queue chunks while there is room (never blocks). ui: uservalue. A chunk
+ * of at most FLAT_MAX items sends them as values (no table to build,
+ * walk and rebuild on either side: with chunk size 1 those were most of
+ * a task's cost); a larger one as one table. */
 static void imap_feed(lua_State *L, lx_imap *m, int ui) {
   lua_getfield(L, ui, "items");
   int items = lua_gettop(L);
   eng_array *arr = lx_toarray(L, items);
   double dl = deadline_abs(L);
+  lx_buf *lb = &m->pool->ser;
+  int flat = m->chunk <= FLAT_MAX;
   while (m->next < m->n) {
     long b = m->next, e = b + m->chunk < m->n ? b + m->chunk : m->n;
-    lua_createtable(L, (int)(e - b), 0);
-    for (long i = b; i < e; i++) {
-      if (arr) {
-        double v = eng_array_get(arr, i);
-        if (eng_array_dtype(arr) == ENG_I64) lua_pushinteger(L, (lua_Integer)v);
-        else lua_pushnumber(L, v);
-      } else {
-        lua_rawgeti(L, items, (lua_Integer)i + 1);
+    char *err = NULL;
+    lx_buf_reset(lb);
+    if (flat) {
+      for (long i = b; i < e; i++) {
+        push_item(L, items, arr, i);
+        if (lx_serialize(L, -1, LX_SER_PROCESS, "item", lb, &err)) {
+          free(err);
+          item_refused(L, m, lua_gettop(L), i, i + 1);
+        }
+        lua_pop(L, 1);
       }
-      lua_rawseti(L, -2, (lua_Integer)(i - b + 1));
+    } else {
+      lua_createtable(L, (int)(e - b), 0);
+      for (long i = b; i < e; i++) {
+        push_item(L, items, arr, i);
+        lua_rawseti(L, -2, (lua_Integer)(i - b + 1));
+      }
+      if (lx_serialize(L, -1, LX_SER_PROCESS, "items", lb, &err)) {
+        free(err);
+        item_refused(L, m, lua_gettop(L), b, e);
+      }
+      lua_pop(L, 1);
     }
-    lx_buf lb;
-    lx_buf_init(&lb);
-    char what[48], *err = NULL;
-    if (lx_serialize(L, -1, LX_SER_PROCESS, "items", &lb, &err)) {
-      free(err);
-      err = NULL;
-      snprintf(what, sizeof what, "items %ld..%ld", b + 1, e);
-      lx_buf_free(&lb);
-      lx_buf_init(&lb);
-      lx_serialize(L, -1, LX_SER_PROCESS, what, &lb, &err);
-      lx_buf_free(&lb);
-      imap_finish(L, m);
-      luaL_where(L, 2);
-      lua_pushfstring(L, "%s: %s", m->fname, err ? err : "cannot copy an item");
-      free(err);
-      lua_concat(L, 2);
-      lua_error(L);
-    }
-    lua_pop(L, 1);
     pbuf *pbp = &m->pool->scratch;
     pbp->len = 0;
-    char hdr[10] = {'M', 0};
+    char hdr[10] = {'M', (char)(flat ? PF_FLAT : 0)};
     int64_t b64 = b;
     memcpy(hdr + 2, &b64, 8);
     int rc = pb_put(pbp, hdr, 10);
-    if (!rc && lb.len) rc = pb_put(pbp, lb.data, lb.len);
+    if (!rc && lb->len) rc = pb_put(pbp, lb->data, lb->len);
     pbuf pb = *pbp;
-    if (rc || lb.nfds > ENG_PROCS_MAX_FDS) {
-      lx_buf_free(&lb);
+    if (rc || lb->nfds > ENG_PROCS_MAX_FDS) {
+      lx_buf_reset(lb);
       imap_finish(L, m);
       p_error(L, "%s: %s", m->fname, rc ? "out of memory" : "too many engine arrays among the items");
     }
-    eng_procs_sub s = {.data = pb.d, .len = pb.len, .fds = lb.fds, .nfds = lb.nfds, .job = m->job,
+    eng_procs_sub s = {.data = pb.d, .len = pb.len, .fds = lb->fds, .nfds = lb->nfds, .job = m->job,
                        .tag = m->tag, .deadline = dl};
     uint64_t id;
     /* Items are values of the items table, alive while it is. */
     rc = eng_procs_submit(m->pool->p, &s, 0, &id);
-    lx_buf_free(&lb);
+    lx_buf_reset(lb);
     if (rc == PL_ETIMEOUT) break; /* full: results first */
     if (rc) {
       imap_finish(L, m);
@@ -1450,8 +1534,10 @@ static void imap_feed(lua_State *L, lx_imap *m, int ui) {
   lua_pop(L, 1);
 }
 
-/* Wait for the next chunk's results into uv.buf; 0 when all are done. */
-static int imap_next_chunk(lua_State *L, lx_imap *m, int ui) {
+/* Wait for the next chunk's results; 0 when all are done. out: the stack
+ * index of map's result table, where they go by item index; 0 (imap):
+ * into uv.buf, numbered from 1. */
+static int imap_next_chunk(lua_State *L, lx_imap *m, int ui, int out) {
   imap_feed(L, m, ui);
   if (m->outstanding == 0) return 0;
   eng_procs_result r;
@@ -1474,20 +1560,49 @@ static int imap_next_chunk(lua_State *L, lx_imap *m, int ui) {
   }
   int64_t begin;
   memcpy(&begin, r.data, 8);
+  long e = (long)begin + m->chunk < m->n ? (long)begin + m->chunk : m->n;
+  long count = e - (long)begin;
   char *err = NULL;
-  int n = lx_deserialize(L, r.data + 8, r.len - 8, LX_SER_PROCESS, r.fds, r.nfds, &err);
-  r.nfds = 0;
+  int top = lua_gettop(L);
+  int n = -1;
+  if (begin >= 0 && begin < m->n) {
+    n = lx_deserialize(L, r.data + 8, r.len - 8, LX_SER_PROCESS, r.fds, r.nfds, &err);
+    r.nfds = 0; /* consumed */
+  }
   eng_procs_result_clear(&r);
-  if (n != 1 || !lua_istable(L, -1)) {
+  int flat = m->chunk <= FLAT_MAX;
+  if (flat ? n != count : n != 1 || !lua_istable(L, -1)) {
     imap_finish(L, m);
-    lua_pushfstring(L, "%s: cannot read the results: %s", m->fname, err ? err : "?");
+    lua_settop(L, top);
+    lua_pushfstring(L, "%s: cannot read the results: %s", m->fname, err ? err : "malformed");
     free(err);
     lua_error(L);
   }
-  lua_setfield(L, ui, "buf");
+  luaL_checkstack(L, 4, m->fname);
+  int src = top + 1; /* flat: the values start here; else the table */
+  int dst = out;
+  lua_Integer base = out ? (lua_Integer)begin : 0;
+  if (!out) {
+    lua_getfield(L, ui, "buf");
+    dst = lua_gettop(L);
+  }
+  if (flat) {
+    for (long i = 0; i < count; i++) {
+      lua_pushvalue(L, src + (int)i);
+      lua_rawseti(L, dst, base + i + 1);
+    }
+  } else if (out) {
+    for (long i = 0; i < count; i++) {
+      lua_rawgeti(L, src, (lua_Integer)i + 1);
+      lua_rawseti(L, dst, base + i + 1);
+    }
+  } else {
+    lua_pushvalue(L, src);
+    lua_setfield(L, ui, "buf");
+  }
+  lua_settop(L, top);
   m->buf_begin = (long)begin;
-  long e = m->buf_begin + m->chunk < m->n ? m->buf_begin + m->chunk : m->n;
-  m->buf_count = e - m->buf_begin;
+  m->buf_count = count;
   m->buf_pos = 0;
   return 1;
 }
@@ -1545,6 +1660,9 @@ static lx_imap *imap_start(lua_State *L, const char *fname, int ordered) {
   if (ordered) {
     lua_createtable(L, n < 1 << 24 ? (int)n : 1 << 24, 0);
     lua_setfield(L, -2, "out");
+  } else {
+    lua_createtable(L, chunk <= FLAT_MAX ? (int)chunk : 0, 0);
+    lua_setfield(L, -2, "buf");
   }
   lua_setiuservalue(L, -2, 1);
   int rc = eng_procs_job_new(u->p, pb.d, pb.len, b.fds, b.nfds, &m->job);
@@ -1570,13 +1688,7 @@ static int p_map(lua_State *L) {
   int ui = lua_gettop(L);
   lua_getfield(L, ui, "out");
   int out = lua_gettop(L);
-  while (imap_next_chunk(L, m, ui)) {
-    lua_getfield(L, ui, "buf");
-    for (long i = 0; i < m->buf_count; i++) {
-      lua_rawgeti(L, -1, (lua_Integer)i + 1);
-      lua_rawseti(L, out, (lua_Integer)(m->buf_begin + i + 1));
-    }
-    lua_pop(L, 1);
+  while (imap_next_chunk(L, m, ui, out)) {
   }
   imap_finish(L, m);
   lua_pushvalue(L, out);
@@ -1602,7 +1714,7 @@ static int p_imap_next(lua_State *L) {
   if (m->done) return 0;
   lua_getiuservalue(L, 1, 1);
   int ui = lua_gettop(L);
-  if (m->buf_pos >= m->buf_count && !imap_next_chunk(L, m, ui)) {
+  if (m->buf_pos >= m->buf_count && !imap_next_chunk(L, m, ui, 0)) {
     imap_finish(L, m);
     return 0;
   }
@@ -1960,20 +2072,23 @@ static const luaL_Reg procs_funcs[] = {
     {"key", p_key},
     {NULL, NULL}};
 
-static void weak_table(lua_State *L, const char *key, const char *mode) {
+static void weak_table(lua_State *L, const char *mode) {
   lua_newtable(L);
   lua_createtable(L, 0, 1);
   lua_pushstring(L, mode);
   lua_setfield(L, -2, "__mode");
   lua_setmetatable(L, -2);
-  lua_setfield(L, LUA_REGISTRYINDEX, key);
 }
 
 int luaopen_parlab_procs(lua_State *L) {
-  weak_table(L, FNBYTES_KEY, "k");
-  weak_table(L, MMAPS_KEY, "k");
+  weak_table(L, "k");
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &FNBYTES_KEY);
+  weak_table(L, "k");
+  lua_setfield(L, LUA_REGISTRYINDEX, MMAPS_KEY);
 
   luaL_newmetatable(L, POOL_MT);
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &POOL_MT_KEY);
   lua_pushcfunction(L, pool_gc);
   lua_setfield(L, -2, "__gc");
   lua_pushliteral(L, "parlab.procs.pool");

@@ -109,12 +109,27 @@ static void walk(const char *d, size_t len, size_t *pos, int release) {
   }
 }
 
+/* Release what the bytes hold: thread-mode array references, counted in
+ * nrefs, so that a process-mode buffer is not walked for nothing. */
+static void release_all(lx_buf *b) {
+  if (b->nrefs > 0)
+    for (size_t pos = 0; pos < b->len;) walk(b->data, b->len, &pos, 1);
+}
+
 void lx_buf_free(lx_buf *b) {
   if (!b) return;
-  for (size_t pos = 0; pos < b->len;) walk(b->data, b->len, &pos, 1);
+  release_all(b);
   free(b->data);
   free(b->fds);
   lx_buf_init(b);
+}
+
+void lx_buf_reset(lx_buf *b) {
+  if (!b) return;
+  release_all(b);
+  b->len = 0;
+  b->nfds = 0;
+  b->nrefs = 0;
 }
 
 /* ---- serialize ---- */
@@ -283,6 +298,11 @@ static int put_table(lua_State *L, int idx, ser *s) {
     return refuse(s, "a table with a metatable cannot be sent to a worker; send its plain "
                      "fields instead");
   }
+  if (!s->visiting) {
+    /* The outermost table: the set lives until ser_protected returns. */
+    lua_newtable(L);
+    s->visiting = lua_gettop(L);
+  }
   lua_pushvalue(L, idx);
   if (lua_rawget(L, s->visiting) != LUA_TNIL) {
     lua_pop(L, 1);
@@ -324,25 +344,42 @@ static int put_table(lua_State *L, int idx, ser *s) {
   return 0;
 }
 
-static int put_value(lua_State *L, int idx, ser *s) {
-  idx = lua_absindex(L, idx);
-  switch (lua_type(L, idx)) {
-  case LUA_TNIL: return buf_byte(s->b, 'n') ? oom(s) : 0;
-  case LUA_TBOOLEAN: return buf_byte(s->b, lua_toboolean(L, idx) ? 't' : 'f') ? oom(s) : 0;
+/* nil, a boolean, a number or a string (type t) at idx: PL_ENOMEM or 0. */
+static int put_scalar(lua_State *L, int idx, int t, lx_buf *b) {
+  if (buf_reserve(b, 9)) return PL_ENOMEM;
+  char *d = b->data + b->len;
+  switch (t) {
+  case LUA_TNIL: d[0] = 'n'; b->len += 1; return 0;
+  case LUA_TBOOLEAN: d[0] = lua_toboolean(L, idx) ? 't' : 'f'; b->len += 1; return 0;
   case LUA_TNUMBER:
     if (lua_isinteger(L, idx)) {
       int64_t v = (int64_t)lua_tointeger(L, idx);
-      return buf_byte(s->b, 'i') || buf_put(s->b, &v, 8) ? oom(s) : 0;
+      d[0] = 'i';
+      memcpy(d + 1, &v, 8);
     } else {
       double v = (double)lua_tonumber(L, idx);
-      return buf_byte(s->b, 'd') || buf_put(s->b, &v, 8) ? oom(s) : 0;
+      d[0] = 'd';
+      memcpy(d + 1, &v, 8);
     }
-  case LUA_TSTRING: {
+    b->len += 9;
+    return 0;
+  default: {
     size_t n;
     const char *p = lua_tolstring(L, idx, &n);
     uint64_t len = n;
-    return buf_byte(s->b, 's') || buf_put(s->b, &len, 8) || buf_put(s->b, p, n) ? oom(s) : 0;
+    return buf_byte(b, 's') || buf_put(b, &len, 8) || buf_put(b, p, n) ? PL_ENOMEM : 0;
   }
+  }
+}
+
+static int put_value(lua_State *L, int idx, ser *s) {
+  idx = lua_absindex(L, idx);
+  int t = lua_type(L, idx);
+  switch (t) {
+  case LUA_TNIL:
+  case LUA_TBOOLEAN:
+  case LUA_TNUMBER:
+  case LUA_TSTRING: return put_scalar(L, idx, t, s->b) ? oom(s) : 0;
   case LUA_TTABLE: return put_table(L, idx, s);
   case LUA_TFUNCTION: {
     if (lua_iscfunction(L, idx))
@@ -380,11 +417,10 @@ static int put_value(lua_State *L, int idx, ser *s) {
   }
 }
 
-/* Protected part: arguments are the context and the value. */
+/* Protected part: arguments are the context and the value. The set of
+ * tables on the path is made by the first table met (put_table). */
 static int ser_protected(lua_State *L) {
   ser *s = lua_touserdata(L, 1);
-  lua_newtable(L);
-  s->visiting = lua_gettop(L);
   put_value(L, 2, s);
   return 0;
 }
@@ -393,6 +429,17 @@ int lx_serialize(lua_State *L, int idx, int mode, const char *what, lx_buf *b, c
   if (err) *err = NULL;
   if (!L || !b || (mode != LX_SER_THREAD && mode != LX_SER_PROCESS)) return PL_EINVAL;
   idx = lua_absindex(L, idx);
+  int t = lua_type(L, idx);
+  if (t == LUA_TNIL || t == LUA_TBOOLEAN || t == LUA_TNUMBER || t == LUA_TSTRING) {
+    /* A scalar cannot raise a Lua error (a string is read, not converted)
+     * nor be refused: no protected call and no context to set up, the
+     * common case of a small task's argument and result. */
+    size_t len0 = b->len;
+    if (put_scalar(L, idx, t, b) == 0) return 0;
+    b->len = len0;
+    if (err) *err = lx_strdup_printf("%s: %s", what ? what : "value", pl_strerror(PL_ENOMEM));
+    return PL_ENOMEM;
+  }
   ser s = {.mode = mode, .what = what ? what : "value", .b = b};
   size_t len0 = b->len;
   int nfds0 = b->nfds;
@@ -414,6 +461,7 @@ int lx_serialize(lua_State *L, int idx, int mode, const char *what, lx_buf *b, c
     free(s.held);
     return s.rc;
   }
+  b->nrefs += s.nheld;
   free(s.held); /* the references now belong to the buffer */
   return 0;
 }
@@ -582,6 +630,46 @@ static int des_protected(lua_State *L) {
   return lua_gettop(L) - 1;
 }
 
+/* How many values the bytes hold when every one is nil, a boolean or a
+ * number (complete, nothing left over); -1 otherwise. */
+static int count_scalars(const char *d, size_t len) {
+  size_t pos = 0;
+  int n = 0;
+  while (pos < len) {
+    switch (d[pos]) {
+    case 'n': case 'f': case 't': pos += 1; break;
+    case 'i': case 'd':
+      if (len - pos < 9) return -1;
+      pos += 9;
+      break;
+    default: return -1;
+    }
+    if (++n > 4096) return -1;
+  }
+  return n;
+}
+
+/* Push them: nothing here can raise a Lua error or allocate. */
+static void push_scalars(lua_State *L, const char *d, size_t len) {
+  for (size_t pos = 0; pos < len;) {
+    char tag = d[pos++];
+    if (tag == 'n') lua_pushnil(L);
+    else if (tag == 'f' || tag == 't') lua_pushboolean(L, tag == 't');
+    else {
+      int64_t i;
+      double x;
+      if (tag == 'i') {
+        memcpy(&i, d + pos, 8);
+        lua_pushinteger(L, (lua_Integer)i);
+      } else {
+        memcpy(&x, d + pos, 8);
+        lua_pushnumber(L, (lua_Number)x);
+      }
+      pos += 8;
+    }
+  }
+}
+
 int lx_deserialize(lua_State *L, const char *data, size_t len, int mode,
                    const int *fds, int nfds, char **err) {
   int rc = 0;
@@ -593,6 +681,20 @@ int lx_deserialize(lua_State *L, const char *data, size_t len, int mode,
       (mode != LX_SER_THREAD && mode != LX_SER_PROCESS)) {
     rc = PL_EINVAL;
     goto done;
+  }
+  if (nfds == 0) {
+    /* Small tasks send and return a few numbers: push them without the
+     * protected call and its tables (the general path below is for
+     * strings, tables, functions and arrays). */
+    int n = count_scalars(data, len);
+    if (n >= 0) {
+      if (!lua_checkstack(L, n + 1)) {
+        rc = PL_ENOMEM;
+        goto done;
+      }
+      push_scalars(L, data, len);
+      return n;
+    }
   }
   used = calloc((size_t)nfds + 1, 1);
   if (!used) {

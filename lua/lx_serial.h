@@ -39,10 +39,14 @@ typedef struct lx_buf {
   size_t len, cap;
   int *fds;      /* LX_SER_PROCESS: descriptors to send with the bytes (not owned) */
   int nfds, capfds;
+  long nrefs;    /* LX_SER_THREAD: array references the bytes hold */
 } lx_buf;
 
 void lx_buf_init(lx_buf *b);
 void lx_buf_free(lx_buf *b);
+/* Empty the buffer for reuse (what lx_buf_free releases is released) but
+ * keep its memory: a buffer filled once per task allocates nothing. */
+void lx_buf_reset(lx_buf *b);
 
 /* Append the value at idx. what: how to name it in messages
  * ("argument 2", "result"). OUT on failure: *err, caller frees. */

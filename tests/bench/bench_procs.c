@@ -5,7 +5,9 @@
  * The Python side is tests/bench/procs_ref.py, started here with python3;
  * the parlab side is the same work through engine.procs in a Lua state
  * (functions sent to workers as bytecode, as Python sends functions by
- * pickle), so both sides pay an interpreter on each end:
+ * pickle; the bytecode goes once per pool and is loaded once per worker,
+ * later tasks name it by a hash, as a pickled function names its module
+ * and qualified name), so both sides pay an interpreter on each end:
  *
  *   start     a pool of `cores` workers until its first task has returned
  *   latency   round trip of one small task (x + 1), one at a time:

@@ -23,7 +23,7 @@
 /* Payload: a command byte, then arguments. */
 enum { CMD_ECHO = 'e', CMD_BIG = 'b', CMD_SEGV = 's', CMD_ABORT = 'a', CMD_EXIT = 'x',
        CMD_FLAKY = 'f', CMD_HANG = 'h', CMD_FAIL = 'F', CMD_FD = 'd', CMD_NEWFD = 'n',
-       CMD_WHO = 'w', CMD_SLEEP = 'S' };
+       CMD_WHO = 'w', CMD_SLEEP = 'S', CMD_NAP = 'N' };
 
 static int handler(void *ctx, eng_procs_task *t, eng_procs_out *out) {
   (void)ctx;
@@ -97,6 +97,11 @@ static int handler(void *ctx, eng_procs_task *t, eng_procs_out *out) {
   }
   case CMD_SLEEP: {
     struct timespec ts = {0, 20000000};
+    nanosleep(&ts, NULL);
+    return eng_procs_out_write(out, d, 1);
+  }
+  case CMD_NAP: {
+    struct timespec ts = {0, 300000000};
     nanosleep(&ts, NULL);
     return eng_procs_out_write(out, d, 1);
   }
@@ -568,6 +573,38 @@ static void test_crash_storm(void) {
   PT_EQ_INT(eng_procs_live_children(), 0);
 }
 
+/* Tasks queued together while the workers sleep run on all of them: at
+ * most cores - 1 idle workers spin, the caller wakes nobody while one
+ * spins, and the worker that takes the first task wakes the others for
+ * the rest. Each task holds its worker 300 ms, so a second one run by the
+ * same worker means the others were left asleep. */
+static void test_burst_reaches_sleeping_workers(void) {
+  eng_procs *p = start(3, 2);
+  for (int round = 0; round < 3; round++) {
+    /* Idle long enough that the workers stop spinning and sleep; then one
+     * task, after which the worker that ran it spins (it may be the only
+     * one awake when the burst comes). */
+    struct timespec ts = {0, 100000000};
+    nanosleep(&ts, NULL);
+    char e[2] = {CMD_ECHO, 'x'};
+    eng_procs_result r0 = wait1(p, sub(p, e, sizeof e));
+    eng_procs_result_clear(&r0);
+    char c = CMD_NAP;
+    uint64_t ids[3];
+    for (int i = 0; i < 3; i++) ids[i] = sub(p, &c, 1);
+    int ran[3] = {0, 0, 0};
+    for (int i = 0; i < 3; i++) {
+      eng_procs_result r = wait1(p, ids[i]);
+      PT_EQ_INT(r.status, ENG_PROCS_OK);
+      if (r.worker >= 0 && r.worker < 3) ran[r.worker]++;
+      eng_procs_result_clear(&r);
+    }
+    for (int w = 0; w < 3; w++) PT_EQ_INT(ran[w], 1);
+  }
+  eng_procs_free(p);
+  PT_EQ_INT(eng_procs_live_children(), 0);
+}
+
 int main(int argc, char **argv) {
   static const pt_case cases[] = {
     PT_CASE(test_echo_sizes),
@@ -586,6 +623,7 @@ int main(int argc, char **argv) {
     PT_CASE(test_caller_sigterm),
     PT_CASE(test_single_process),
     PT_CASE(test_crash_storm),
+    PT_CASE(test_burst_reaches_sleeping_workers),
     {0},
   };
   return pt_main(argc, argv, cases);

@@ -87,6 +87,77 @@ static void test_imap_unordered(void) {
   lx_close(L);
 }
 
+/* Chunks of up to 64 items travel as values, larger ones as a table:
+ * both sides of the boundary, nil results, and the item named in a
+ * refusal. */
+static void test_map_small_and_large_chunks(void) {
+  lua_State *L = open_state(60);
+  run_ok(L,
+         "local pool = engine.procs.pool{ workers = 2 }\n"
+         "local items = {}\n"
+         "for i = 1, 301 do items[i] = i end\n"
+         "local function f(x) if x % 3 == 0 then return nil end return x * 2 end\n"
+         "local function want(i) if i % 3 == 0 then return nil end return 2 * i end\n"
+         "for _, c in ipairs { 1, 2, 63, 64, 65, 200 } do\n"
+         "  local r = pool:map(f, items, { chunksize = c })\n"
+         "  for i = 1, 301 do\n"
+         "    assert(r[i] == want(i), 'chunk ' .. c .. ', item ' .. i)\n"
+         "  end\n"
+         "  local seen, count = {}, 0\n"
+         "  for i, v in pool:imap_unordered(f, items, { chunksize = c }) do\n"
+         "    assert(not seen[i] and v == want(i))\n"
+         "    seen[i], count = true, count + 1\n"
+         "  end\n"
+         "  assert(count == 301, 'imap chunk ' .. c .. ': ' .. count)\n"
+         "end\n"
+         "-- results of every kind in a small chunk\n"
+         "local r = pool:map(function(x) return x == 1 and 'one' or x == 2 and 2.5 or { x } end,\n"
+         "  { 1, 2, 3 }, { chunksize = 1 })\n"
+         "assert(r[1] == 'one' and r[2] == 2.5 and r[3][1] == 3)\n");
+  char *err = run_err(L,
+                      "local pool = engine.procs.pool{ workers = 2 }\n"
+                      "pool:map(function(x) return x end, { 1, 2, print }, { chunksize = 1 })\n");
+  PT_CONTAINS(err, "engine.procs.map: item 3: a C function cannot be sent to a worker");
+  free(err);
+  err = run_err(L,
+                "local pool = engine.procs.pool{ workers = 2 }\n"
+                "pool:map(function(x) return x end, { 1, 2, print }, { chunksize = 100 })\n");
+  PT_CONTAINS(err, "engine.procs.map: items 1..3, [3]: a C function cannot be sent to a worker");
+  free(err);
+  err = run_err(L,
+                "local pool = engine.procs.pool{ workers = 2 }\n"
+                "pool:map(function(x) if x == 5 then return print end return x end,\n"
+                "  { 1, 2, 3, 4, 5, 6 }, { chunksize = 2 })\n");
+  PT_CONTAINS(err, "the result of item 5: a C function cannot be sent to a worker");
+  free(err);
+  lx_close(L);
+}
+
+/* apply and submit send a function once per pool (a job): many different
+ * functions, more than the pool keeps, and new closures of the same code,
+ * all give the right results. */
+static void test_apply_many_functions(void) {
+  lua_State *L = open_state(60);
+  run_ok(L,
+         "local pool = engine.procs.pool{ workers = 2 }\n"
+         "local fns = {}\n"
+         "for k = 1, 150 do\n"
+         "  fns[k] = load('return function(x) return x + ' .. k .. ' end')()\n"
+         "end\n"
+         "for round = 1, 3 do\n"
+         "  for k = 1, 150 do assert(pool:apply(fns[k], 1000) == 1000 + k, k) end\n"
+         "  local fs = {}\n"
+         "  for k = 150, 1, -1 do fs[k] = pool:submit(fns[k], round) end\n"
+         "  for k = 1, 150 do assert(fs[k]:wait() == round + k) end\n"
+         "end\n"
+         "for i = 1, 2000 do\n"
+         "  assert(pool:apply(function(x) return x * 2 end, i) == 2 * i)\n"
+         "end\n"
+         "local st = pool:stats()\n"
+         "assert(st.failed == 0 and st.crashes == 0)\n");
+  lx_close(L);
+}
+
 static void test_futures(void) {
   lua_State *L = open_state(60);
   run_ok(L,
@@ -351,6 +422,8 @@ int main(int argc, char **argv) {
   static const pt_case cases[] = {
     PT_CASE(test_map_orders_and_chunks),
     PT_CASE(test_imap_unordered),
+    PT_CASE(test_map_small_and_large_chunks),
+    PT_CASE(test_apply_many_functions),
     PT_CASE(test_futures),
     PT_CASE(test_worker_error_has_traceback),
     PT_CASE(test_pickling_rules),
