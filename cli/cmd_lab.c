@@ -55,16 +55,9 @@ typedef struct printer {
 
 /* A check's t:roofline figure (grd.h) drawn as text (tui_roofline.h). */
 static void print_roofline(const printer *p, const grd_check_result *r) {
-  const grd_roofline *g = r->roofline;
-  tui_roof_kernel ks[TUI_ROOF_MAX_KERNELS];
-  int n = g->nkernels < TUI_ROOF_MAX_KERNELS ? g->nkernels : TUI_ROOF_MAX_KERNELS;
-  for (int i = 0; i < n; i++)
-    ks[i] = (tui_roof_kernel){g->kernels[i].name, g->kernels[i].ai, g->kernels[i].measured,
-                              g->kernels[i].predicted};
-  tui_roof_fig fig = {g->title, g->peak_gflops, g->bw_gbs, "STREAM triad", ks, n};
   tui_roof_text t;
   int w = term_width() - 6;
-  if (tui_roofline_render(&fig, w < 40 ? 40 : w, 20, p->ascii, &t)) {
+  if (tui_roofline_render_check(r->roofline, w < 40 ? 40 : w, 20, p->ascii, &t)) {
     fprintf(p->out, "      (the roofline figure could not be drawn)\n");
     return;
   }

@@ -33,15 +33,10 @@
 #endif
 #include "eng_task.h"
 
-#include <errno.h>
-#include <linux/futex.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "eng_pool_int.h"
 #include "pl_err.h"

@@ -30,6 +30,7 @@
 #include <grp.h>
 
 #include "eng_measure.h"
+#include "eng_path.h"
 #include "grd_int.h"
 #include "grd_sandbox.h"
 #include "pl_err.h"
@@ -61,16 +62,9 @@ struct grd_jail {
 /* parlab-jail next to the running executable, found once per process. */
 static char jail_exe_path[4096];
 static void find_jail_exe(void) {
-  char self[4096];
-  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0) return;
-  self[n] = '\0';
-  char *slash = strrchr(self, '/');
-  if (!slash) return;
-  *slash = '\0';
   char path[sizeof jail_exe_path];
-  if (snprintf(path, sizeof path, "%s/parlab-jail", self) >= (int)sizeof path) return;
-  if (access(path, X_OK) == 0) memcpy(jail_exe_path, path, sizeof path);
+  if (eng_exe_sibling("parlab-jail", path, sizeof path) == 0 && access(path, X_OK) == 0)
+    memcpy(jail_exe_path, path, sizeof path);
 }
 
 const char *grd__jail_exe(void) {

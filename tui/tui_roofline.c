@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grd.h"
 #include "pl_err.h"
 #include "tui_chart.h"
 #include "tui_int.h"
@@ -273,3 +274,15 @@ void tui_roofline_print(FILE *f, const tui_roof_text *t, int ansi) {
 }
 
 int tui_roofline_utf8(void) { return tui__utf8_locale(1); }
+
+int tui_roofline_render_check(const grd_roofline *g, int width, int chart_h, int ascii,
+                              tui_roof_text *out) {
+  if (!g) return PL_EINVAL;
+  tui_roof_kernel ks[TUI_ROOF_MAX_KERNELS];
+  int n = g->nkernels < TUI_ROOF_MAX_KERNELS ? g->nkernels : TUI_ROOF_MAX_KERNELS;
+  for (int i = 0; i < n; i++)
+    ks[i] = (tui_roof_kernel){g->kernels[i].name, g->kernels[i].ai, g->kernels[i].measured,
+                              g->kernels[i].predicted};
+  tui_roof_fig fig = {g->title, g->peak_gflops, g->bw_gbs, "STREAM triad", ks, n};
+  return tui_roofline_render(&fig, width, chart_h, ascii, out);
+}

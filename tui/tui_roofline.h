@@ -60,6 +60,12 @@ int tui_roofline_render(const tui_roof_fig *f, int width, int chart_h, int ascii
                         tui_roof_text *out);
 void tui_roofline_text_free(tui_roof_text *t);
 
+/* The same for a check's t:roofline figure as the grader carries it (the
+ * memory roof is the probe's STREAM triad). */
+struct grd_roofline;
+int tui_roofline_render_check(const struct grd_roofline *g, int width, int chart_h, int ascii,
+                              tui_roof_text *out);
+
 /* The role at (line, col), TUI_ROOF_TEXT outside the text. */
 int tui_roofline_role(const tui_roof_text *t, int line, int col);
 

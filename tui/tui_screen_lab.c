@@ -283,13 +283,6 @@ static void results_table(tui_labscr *l, tui_app *a, int w,
  * coloured by its role: the roof, measured rates, predictions. */
 static void roofline_figure(tui_labscr *l, tui_app *a, int w, const grd_check_result *c) {
   static const uint16_t style[4] = {0, TUI_C_OK, TUI_C_ACCENT | TUI_A_BOLD, TUI_C_WARN | TUI_A_BOLD};
-  const grd_roofline *g = c->roofline;
-  tui_roof_kernel ks[TUI_ROOF_MAX_KERNELS];
-  int n = g->nkernels < TUI_ROOF_MAX_KERNELS ? g->nkernels : TUI_ROOF_MAX_KERNELS;
-  for (int k = 0; k < n; k++)
-    ks[k] = (tui_roof_kernel){g->kernels[k].name, g->kernels[k].ai, g->kernels[k].measured,
-                              g->kernels[k].predicted};
-  tui_roof_fig fig = {g->title, g->peak_gflops, g->bw_gbs, "STREAM triad", ks, n};
   tui_roof_text t;
   int cw = w < 100 ? w : 100;
   /* The plot about as tall as the focused results pane, so it shows whole
@@ -297,7 +290,7 @@ static void roofline_figure(tui_labscr *l, tui_app *a, int w, const grd_check_re
   int ch = a->h - 10 < 12 ? 12 : a->h - 10 > 20 ? 20 : a->h - 10;
   tui__doc_add(&l->res, 0);
   res_line(&l->res, w, TUI_C_HEADING | TUI_A_BOLD, "Roofline: %s", c->name);
-  if (tui_roofline_render(&fig, cw < 40 ? 40 : cw, ch, !a->utf8, &t) != 0) {
+  if (tui_roofline_render_check(c->roofline, cw < 40 ? 40 : cw, ch, !a->utf8, &t) != 0) {
     res_line(&l->res, w, TUI_C_MUTED, "(the figure could not be drawn)");
     return;
   }

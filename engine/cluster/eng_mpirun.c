@@ -27,6 +27,7 @@
 #include "eng_measure.h"
 #include "eng_mpi_link.h"
 #include "eng_pool.h"
+#include "eng_path.h"
 #include "pl_err.h"
 
 /* The last line every rank's wrapper prints: its program's exit status. */
@@ -375,17 +376,9 @@ static int load_module(void) {
   if (env && *env) {
     snprintf(path, sizeof path, "%s", env);
   } else {
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) {
-      snprintf(link_why, sizeof link_why, "no MPI: cannot find the running executable");
-      return PL_ENOSYS;
-    }
-    exe[n] = 0;
-    char *slash = strrchr(exe, '/');
-    if (slash) *slash = 0;
-    if (snprintf(path, sizeof path, "%s/libparlab-mpi.so", exe) >= (int)sizeof path) {
-      snprintf(link_why, sizeof link_why, "no MPI: the executable's path is too long");
+    if (eng_exe_sibling("libparlab-mpi.so", path, sizeof path)) {
+      snprintf(link_why, sizeof link_why,
+               "no MPI: cannot find the running executable (or its path is too long)");
       return PL_ENOSYS;
     }
   }

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "eng_gpu_funcs.h"
+#include "eng_path.h"
 
 static char load_why[PATH_MAX + 512];
 
@@ -74,15 +75,8 @@ static void load(void) {
                env);
     return;
   }
-  char exe[PATH_MAX], path[PATH_MAX + 32];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n > 0) {
-    exe[n] = '\0';
-    char *slash = strrchr(exe, '/');
-    if (slash) *slash = '\0';
-    snprintf(path, sizeof path, "%s/libparlab-gpu.so", exe);
-    if (try_path(path)) return;
-  }
+  char path[PATH_MAX];
+  if (eng_exe_sibling("libparlab-gpu.so", path, sizeof path) == 0 && try_path(path)) return;
 #ifdef ENG_GPU_MODULE_PATH
   try_path(ENG_GPU_MODULE_PATH);
 #endif
